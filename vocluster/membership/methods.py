@@ -1,0 +1,99 @@
+"""The classical methods: the calibrated mixture, K-Means, Gaussian mixture and HDBSCAN."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import HDBSCAN, KMeans
+from sklearn.metrics import silhouette_score
+from sklearn.mixture import GaussianMixture
+
+from vocluster.membership.base import MembershipEstimator, robust_standardise
+from vocluster.membership.soft import student_t_assignment
+
+
+def subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    return np.arange(n) if n <= size else np.sort(rng.choice(n, size, replace=False))
+
+
+def silhouette_k(z: np.ndarray, k_range: range, rng: np.random.Generator,
+                 sample_size: int = 4000) -> int:
+    """k with the best silhouette score on a subsample (as the 2020 thesis chose k)."""
+    idx = subsample(len(z), sample_size, rng)
+    scores = {}
+    for k in k_range:
+        labels = KMeans(k, n_init=4, random_state=int(rng.integers(2**31 - 1))).fit_predict(z[idx])
+        if len(set(labels)) > 1:
+            scores[k] = silhouette_score(z[idx], labels)
+    return max(scores, key=scores.get) if scores else k_range.start
+
+
+class MixtureMembership(MembershipEstimator):
+    """Default: seed (catalogue or overdensity) straight into the calibrated mixture."""
+
+    def _group(self, x, errors, seed):
+        labels = np.where(seed > 0, 0, -1)
+        return labels, seed[:, None]
+
+
+class KMeansMembership(MembershipEstimator):
+    """K-Means with silhouette-chosen k; Student's t soft assignment as membership."""
+
+    def __init__(self, n_clusters: int | None = None, max_clusters: int = 10, target_mean=None,
+                 target_spread=None, calibrate: bool = True, random_state: int = 0) -> None:
+        super().__init__(target_mean, target_spread, calibrate, random_state)
+        self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
+
+    def _group(self, x, errors, seed):
+        rng = np.random.default_rng(self.random_state)
+        z = robust_standardise(x)
+        k = self.n_clusters or silhouette_k(z, range(2, self.max_clusters + 1), rng)
+        self.n_clusters_ = k
+        model = KMeans(k, n_init=10, random_state=self.random_state).fit(z)
+        return model.labels_, student_t_assignment(z, model.cluster_centers_)
+
+
+class GMMMembership(MembershipEstimator):
+    """Gaussian mixture with k chosen by BIC (fitted on a subsample, applied to all)."""
+
+    def __init__(self, max_components: int = 10, fit_sample: int = 20000, target_mean=None,
+                 target_spread=None, calibrate: bool = True, random_state: int = 0) -> None:
+        super().__init__(target_mean, target_spread, calibrate, random_state)
+        self.max_components = max_components
+        self.fit_sample = fit_sample
+
+    def _group(self, x, errors, seed):
+        rng = np.random.default_rng(self.random_state)
+        z = robust_standardise(x)
+        idx = subsample(len(z), self.fit_sample, rng)
+        best, best_bic = None, np.inf
+        for k in range(1, self.max_components + 1):
+            gmm = GaussianMixture(k, covariance_type="full", random_state=self.random_state,
+                                  reg_covar=1e-5).fit(z[idx])
+            bic = gmm.bic(z[idx])
+            if bic < best_bic:
+                best, best_bic = gmm, bic
+        self.n_components_ = best.n_components
+        return best.predict(z), best.predict_proba(z)
+
+
+class HDBSCANMembership(MembershipEstimator):
+    """scikit-learn HDBSCAN; its soft probability in the star's own group as membership."""
+
+    def __init__(self, min_cluster_size: int = 100, min_samples: int | None = None,
+                 target_mean=None, target_spread=None, calibrate: bool = True,
+                 random_state: int = 0) -> None:
+        super().__init__(target_mean, target_spread, calibrate, random_state)
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+
+    def _group(self, x, errors, seed):
+        z = robust_standardise(x)
+        model = HDBSCAN(min_cluster_size=min(self.min_cluster_size, max(5, len(z) // 10)),
+                        min_samples=self.min_samples).fit(z)
+        labels = model.labels_
+        n_groups = max(labels.max() + 1, 1)
+        soft = np.zeros((len(z), n_groups))
+        clustered = labels >= 0
+        soft[np.flatnonzero(clustered), labels[clustered]] = model.probabilities_[clustered]
+        return labels, soft

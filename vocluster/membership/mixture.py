@@ -1,0 +1,135 @@
+"""Calibrated cluster-versus-field mixture: the step that turns a group into probabilities.
+
+The cluster is one Gaussian whose intrinsic covariance is deconvolved from each star's
+own errors (extreme deconvolution, Bovy et al. 2011), so a faint star with a 1 mas/yr
+error is judged against a correspondingly broader cluster. The field is a Gaussian
+mixture fitted to the stars that are not members; optionally a Plummer sky profile
+competes with the field's measured footprint. The posterior of the cluster component
+is the membership probability: it is what the fitted model says, not a score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+
+from vocluster.membership.spatial import PlummerOnFootprint
+
+_LOG_2PI = np.log(2.0 * np.pi)
+_MIN_SEED_WEIGHT = 5.0
+
+
+def log_gaussian_with_errors(x: np.ndarray, mean: np.ndarray, cov: np.ndarray,
+                             variances: np.ndarray) -> np.ndarray:
+    """log N(x_i | mean, cov + diag(variances_i)) for every row at once."""
+    total = cov[None, :, :] + variances[:, :, None] * np.eye(len(mean))[None, :, :]
+    chol = np.linalg.cholesky(total)
+    diff = (x - mean)[:, :, None]
+    solved = np.linalg.solve(chol, diff)[:, :, 0]
+    log_det = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    return -0.5 * (np.sum(solved**2, axis=1) + log_det + len(mean) * _LOG_2PI)
+
+
+def deconvolved_moments(x: np.ndarray, variances: np.ndarray, weights: np.ndarray,
+                        mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One extreme-deconvolution M-step for a single Gaussian (weighted)."""
+    d = len(mean)
+    total = cov[None] + variances[:, :, None] * np.eye(d)[None]
+    gain = cov[None] @ np.linalg.inv(total)                     # Sigma T^-1
+    expected = mean + (gain @ (x - mean)[:, :, None])[:, :, 0]  # b_i
+    spread = cov[None] - gain @ cov[None]                       # B_i
+    w = weights / weights.sum()
+    new_mean = w @ expected
+    centred = expected - new_mean
+    new_cov = np.einsum("i,ij,ik->jk", w, centred, centred) + np.einsum("i,ijk->jk", w, spread)
+    return new_mean, new_cov + 1e-9 * np.eye(d)
+
+
+@dataclass
+class MixtureFit:
+    """Parameters of the fitted cluster component."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+    weight: float
+    log_likelihood: float
+    n_iter: int
+    sky_centre: np.ndarray | None
+    sky_scale: float | None
+
+
+class ClusterFieldMixture:
+    """EM for cluster (deconvolved Gaussian) + field (GMM) [+ Plummer sky term].
+
+    Call `fit(X, variances, seed_weights, positions)`; `membership_` holds the
+    posterior cluster probability of each row.
+    """
+
+    def __init__(self, n_field_components: int = 8, field_sample: int = 15000,
+                 n_field_refits: int = 2, max_iter: int = 300, tol: float = 1e-7,
+                 random_state: int = 0) -> None:
+        self.n_field_components = n_field_components
+        self.field_sample = field_sample
+        self.n_field_refits = n_field_refits
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _field_log_density(self, x: np.ndarray, membership: np.ndarray,
+                           rng: np.random.Generator) -> np.ndarray:
+        """Fit the field GMM on a sample drawn with probability 1 - membership."""
+        keep = rng.random(len(x)) >= membership
+        idx = np.flatnonzero(keep)
+        if len(idx) > self.field_sample:
+            idx = rng.choice(idx, self.field_sample, replace=False)
+        k = int(min(self.n_field_components, max(1, len(idx) // 50)))
+        gmm = GaussianMixture(k, covariance_type="full", reg_covar=1e-4, max_iter=200,
+                              random_state=int(rng.integers(2**31 - 1)))
+        gmm.fit(x[idx])
+        return gmm.score_samples(x)
+
+    def fit(self, x: np.ndarray, variances: np.ndarray, seed_weights: np.ndarray,
+            positions: np.ndarray | None = None) -> ClusterFieldMixture:
+        if seed_weights.sum() < _MIN_SEED_WEIGHT:
+            raise ValueError("the seed group has fewer than 5 stars")
+        rng = np.random.default_rng(self.random_state)
+        w = seed_weights.astype(float)
+        mean = (w @ x) / w.sum()
+        centred = x - mean
+        cov = (w[:, None] * centred).T @ centred / w.sum() + 1e-6 * np.eye(x.shape[1])
+        weight = float(np.clip(w.sum() / len(x), 1e-4, 0.5))
+        sky = PlummerOnFootprint(positions) if positions is not None else None
+        if sky is not None:
+            sky.update(w)
+        membership = np.clip(w, 0.0, 1.0)
+        log_like, n_iter = -np.inf, 0
+        for _ in range(self.n_field_refits):
+            log_field = self._field_log_density(x, membership, rng)
+            for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
+                log_cluster = log_gaussian_with_errors(x, mean, cov, variances)
+                log_a = np.log(weight) + log_cluster
+                log_b = np.log1p(-weight) + log_field
+                if sky is not None:
+                    log_a = log_a + sky.cluster_log_density()
+                    log_b = log_b + sky.field_log_density(membership)
+                total = np.logaddexp(log_a, log_b)
+                membership = np.exp(log_a - total)
+                new_log_like = float(total.sum())
+                converged = abs(new_log_like - log_like) < self.tol * len(x)
+                log_like = new_log_like
+                if converged:
+                    break
+                weight = float(np.clip(membership.mean(), 1e-6, 1 - 1e-6))
+                active = membership > 1e-5
+                mean, cov = deconvolved_moments(x[active], variances[active],
+                                                membership[active], mean, cov)
+                if sky is not None:
+                    sky.update(membership)
+        self.membership_ = membership
+        self.fit_ = MixtureFit(mean=mean, cov=cov, weight=weight, log_likelihood=log_like,
+                               n_iter=n_iter,
+                               sky_centre=None if sky is None else sky.centre,
+                               sky_scale=None if sky is None else sky.scale)
+        return self

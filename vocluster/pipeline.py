@@ -1,0 +1,221 @@
+"""Membership from a table to a table: the pure core every adapter (CLI, SAMP, HTTP) calls.
+
+No I/O here: the input table comes in, the same table with `member_prob`, `is_member`
+and `group_id` goes out, with the summary and the run's metadata attached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from astropy.table import MaskedColumn, Table
+
+from vocluster import __version__
+from vocluster.core.catalogue import KnownCluster, lookup_cluster
+from vocluster.core.features import FEATURES, build_features, resolve_feature_names
+from vocluster.core.quality import QualityCuts, usable_rows
+from vocluster.core.sample import GaiaSample, load_sample, sky_centre, tangent_plane
+from vocluster.core.summary import ClusterSummary, summarise
+from vocluster.errors import InputError
+from vocluster.membership import AUTO_METHOD, make_estimator
+from vocluster.membership.base import MembershipEstimator
+
+MIN_USABLE_ROWS = 20
+# Internal velocity spread (km/s) and parallax spread used to turn catalogue values into
+# a seed region; generous on purpose: the mixture fits the real spread afterwards.
+SEED_VELOCITY_KMS = 2.0
+MAS_PER_YR_PER_KMS_PER_MAS = 1.0 / 4.74047
+
+
+@dataclass(frozen=True)
+class Target:
+    """Catalogue values that say which group is the cluster."""
+
+    name: str | None = None
+    pmra: float | None = None
+    pmdec: float | None = None
+    parallax: float | None = None
+    ra: float | None = None
+    dec: float | None = None
+    r50: float | None = None
+
+    @classmethod
+    def from_known(cls, cluster: KnownCluster) -> Target:
+        return cls(cluster.name, cluster.pmra, cluster.pmdec, cluster.parallax, cluster.ra,
+                   cluster.dec, cluster.r50)
+
+    @property
+    def has_astrometry(self) -> bool:
+        return None not in (self.pmra, self.pmdec, self.parallax)
+
+
+@dataclass
+class MembershipOptions:
+    method: str = "auto"
+    features: str = "astrometric"
+    target: Target | None = None
+    threshold: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+    cuts: QualityCuts = field(default_factory=QualityCuts)
+    quantile_filter: tuple[float, float] | None = None
+    calibrate: bool = True
+    use_sky: bool = True
+
+
+@dataclass
+class MembershipResult:
+    table: Table
+    summary: ClusterSummary
+    estimator: MembershipEstimator
+    metadata: dict[str, object]
+
+
+def resolve_target(name: str | None = None, pm: tuple[float, float] | None = None,
+                   parallax: float | None = None) -> Target | None:
+    """`--target NAME` or `--pm PMRA PMDEC --plx PLX` (the latter overrides the astrometry)."""
+    if name and (pm is not None or parallax is not None):
+        raise InputError("give either --target NAME or --pm/--plx, not both")
+    if name:
+        return Target.from_known(lookup_cluster(name))
+    if pm is None and parallax is None:
+        return None
+    if pm is None or parallax is None:
+        raise InputError("--pm PMRA PMDEC and --plx PLX must be given together")
+    return Target(None, float(pm[0]), float(pm[1]), float(parallax))
+
+
+def _as_table(data) -> Table:
+    if isinstance(data, Table):
+        return data.copy(copy_data=False)
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        return Table.from_pandas(data)
+    raise InputError(f"expected an astropy Table or pandas DataFrame, got {type(data).__name__}")
+
+
+def _target_in_feature_space(target: Target, names: tuple[str, ...]) -> tuple[np.ndarray,
+                                                                               np.ndarray]:
+    """Catalogue values and a seed spread, pushed through the same feature functions."""
+    plx = max(target.parallax, 0.05)
+    pm_spread = max(SEED_VELOCITY_KMS * plx * MAS_PER_YR_PER_KMS_PER_MAS, 0.3)
+    one = {"pmra": np.array([target.pmra]), "pmdec": np.array([target.pmdec]),
+           "parallax": np.array([target.parallax]), "pmra_error": np.array([pm_spread]),
+           "pmdec_error": np.array([pm_spread]),
+           "parallax_error": np.array([0.1 * plx + 0.1]),
+           "xi": np.array([0.0]), "eta": np.array([0.0])}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.array([FEATURES[n].value(one)[0] for n in names])
+        spread = np.array([FEATURES[n].error(one)[0] for n in names])
+    if any(FEATURES[n].needs_positions for n in names):
+        sky = np.array([FEATURES[n].needs_positions for n in names])
+        spread[sky] = max(target.r50 or 1.0, 0.05)
+    return mean, np.maximum(spread, 1e-3)
+
+
+def _projection_centre(sample: GaiaSample, target: Target | None) -> tuple[float, float] | None:
+    if not sample.has_positions:
+        return None
+    if target is not None and target.ra is not None and target.dec is not None:
+        return target.ra, target.dec
+    return sky_centre(sample.values["ra"], sample.values["dec"])
+
+
+def _quantile_filter(features: np.ndarray, member: np.ndarray, bounds: tuple[float, float]
+                     ) -> np.ndarray:
+    """Thesis filter: drop members outside the [lo, hi] quantiles of any feature."""
+    lo = np.quantile(features[member], bounds[0], axis=0)
+    hi = np.quantile(features[member], bounds[1], axis=0)
+    inside = np.all((features >= lo) & (features <= hi), axis=1)
+    return member & inside
+
+
+def _estimator_params(options: MembershipOptions, method: str,
+                      target_mean: np.ndarray | None, target_spread: np.ndarray | None) -> dict:
+    params = {"target_mean": target_mean, "target_spread": target_spread,
+              "calibrate": options.calibrate, "random_state": options.seed}
+    if method == "dec":
+        params["device"] = options.device
+    return params
+
+
+def find_members(data, options: MembershipOptions | None = None) -> MembershipResult:
+    """Run membership on a table of Gaia sources; see MembershipOptions for the knobs."""
+    options = options or MembershipOptions()
+    if not 0.0 <= options.threshold <= 1.0:
+        raise InputError(f"--threshold must be in [0, 1], got {options.threshold}")
+    table = _as_table(data)
+    if len(table) == 0:
+        raise InputError("the input table is empty")
+    names = resolve_feature_names(options.features)
+    target = options.target
+    sample = load_sample(table, require_positions=any(FEATURES[n].needs_positions for n in names))
+    centre = _projection_centre(sample, target)
+    matrix = build_features(sample, names, centre)
+    usable = usable_rows(sample, matrix.values, options.cuts)
+    if usable.sum() < MIN_USABLE_ROWS:
+        raise InputError(f"only {int(usable.sum())} rows have finite {', '.join(names)} after "
+                         f"cuts; at least {MIN_USABLE_ROWS} are needed")
+    method = AUTO_METHOD if options.method == "auto" else options.method
+    target_mean = target_spread = None
+    if target is not None and target.has_astrometry:
+        target_mean, target_spread = _target_in_feature_space(target, names)
+    positions = None
+    if options.use_sky and centre is not None:
+        positions = tangent_plane(sample.values["ra"][usable], sample.values["dec"][usable],
+                                  *centre)
+    try:
+        estimator = make_estimator(method, **_estimator_params(options, method, target_mean,
+                                                               target_spread))
+        estimator.fit(matrix.values[usable], X_err=matrix.errors[usable], positions=positions)
+    except ValueError as exc:
+        raise InputError(f"{method}: {exc}") from exc
+
+    prob = np.full(len(table), np.nan)
+    prob[usable] = estimator.membership_
+    member = np.zeros(len(table), dtype=bool)
+    member[usable] = estimator.membership_ >= options.threshold
+    if options.quantile_filter is not None and member.any():
+        kept = _quantile_filter(matrix.values, member, options.quantile_filter)
+        prob[member & ~kept] = 0.0
+        member = kept
+    groups = np.full(len(table), -1, dtype=int)
+    groups[usable] = estimator.labels_
+
+    out = table.copy(copy_data=True)
+    out["member_prob"] = MaskedColumn(prob, mask=~usable, dtype=float,
+                                      description="Probability of cluster membership",
+                                      meta={"ucd": "stat.probability"})
+    out["is_member"] = MaskedColumn(member, dtype=bool,
+                                    description=f"member_prob >= {options.threshold}",
+                                    meta={"ucd": "meta.code.class"})
+    out["group_id"] = MaskedColumn(groups, dtype=np.int32,
+                                   description="Group found by the method; -1 = field/noise",
+                                   meta={"ucd": "meta.id;src.class"})
+    summary = summarise(sample, member, prob, estimator, names)
+    metadata = {
+        "software": f"vocluster {__version__}",
+        "method": method,
+        "method_requested": options.method,
+        "features": ",".join(names),
+        "seed": options.seed,
+        "threshold": options.threshold,
+        "calibrated": options.calibrate,
+        "sky_term": positions is not None,
+        "target": (target.name or "manual") if target else "most compact overdensity",
+        "target_values": "" if target is None else ", ".join(
+            f"{k}={v}" for k, v in asdict(target).items() if v is not None and k != "name"),
+        "quality_cuts": ", ".join(f"{k}={v}" for k, v in options.cuts.describe().items()) or "none",
+        "quantile_filter": "none" if options.quantile_filter is None
+        else f"{options.quantile_filter[0]}/{options.quantile_filter[1]}",
+        "n_rows": len(table),
+        "n_fitted": int(usable.sum()),
+        "notes": "; ".join(sample.notes) or "none",
+        "target_group": int(estimator.target_group_),
+    }
+    out.meta.update({f"vocluster_{k}": v for k, v in metadata.items()})
+    return MembershipResult(out, summary, estimator, metadata)
