@@ -218,4 +218,6 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         "target_group": int(estimator.target_group_),
     }
     out.meta.update({f"vocluster_{k}": v for k, v in metadata.items()})
+    out.meta.update({f"vocluster_summary_{k}": v for k, v in summary.as_dict().items()
+                     if v is not None})
     return MembershipResult(out, summary, estimator, metadata)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import chi2
 from sklearn.mixture import GaussianMixture
 
 from vocluster.membership.spatial import PlummerOnFootprint
@@ -104,9 +105,14 @@ class ClusterFieldMixture:
         if sky is not None:
             sky.update(w)
         membership = np.clip(w, 0.0, 1.0)
+        # A seed may hold only the cluster's core: keep a broadened region around it out
+        # of the first field fit, or the field would learn the cluster's halo.
+        broad = log_gaussian_with_errors(x, mean, 4.0 * cov, variances)
+        peak = log_gaussian_with_errors(mean[None], mean, 4.0 * cov, np.zeros((1, len(mean))))
+        exclusion = np.maximum(membership, (peak[0] - broad < 0.5 * chi2.ppf(0.999, len(mean))))
         log_like, n_iter = -np.inf, 0
-        for _ in range(self.n_field_refits):
-            log_field = self._field_log_density(x, membership, rng)
+        for refit in range(self.n_field_refits):
+            log_field = self._field_log_density(x, exclusion if refit == 0 else membership, rng)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
                 log_cluster = log_gaussian_with_errors(x, mean, cov, variances)
                 log_a = np.log(weight) + log_cluster

@@ -1,0 +1,175 @@
+"""`vocluster` command line: thin adapter from arguments and files to the pure pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from vocluster import __version__
+from vocluster.core.quality import QualityCuts
+from vocluster.errors import OutputError, VoclusterError
+from vocluster.membership import METHODS
+
+console = Console(stderr=True)
+
+
+def _add_membership_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--method", default="auto", choices=["auto", *METHODS],
+                        help="clustering method (auto = best measured, the calibrated mixture)")
+    parser.add_argument("--features", default="astrometric",
+                        help="feature set (astrometric, astrometric+position, thesis) or a "
+                             "comma-separated list")
+    parser.add_argument("--target", metavar="NAME", help="known cluster that is the target")
+    parser.add_argument("--pm", nargs=2, type=float, metavar=("PMRA", "PMDEC"),
+                        help="target proper motion (mas/yr), with --plx")
+    parser.add_argument("--plx", type=float, metavar="PLX", help="target parallax (mas)")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="is_member = member_prob >= threshold (default 0.5)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="torch device for dec")
+    parser.add_argument("--max-ruwe", type=float, help="quality cut: RUWE <= value")
+    parser.add_argument("--min-parallax-snr", type=float, help="quality cut: parallax/error")
+    parser.add_argument("--max-g", type=float, help="quality cut: G <= value")
+    parser.add_argument("--quantile-filter", nargs="*", type=float, metavar="Q",
+                        help="thesis filter on members; no values means 0.10 0.90")
+    parser.add_argument("--no-calibrate", action="store_true",
+                        help="report the method's raw soft probabilities, not the mixture's")
+    parser.add_argument("--no-sky", action="store_true",
+                        help="leave the sky (Plummer vs footprint) term out of the mixture")
+
+
+def _options(args: argparse.Namespace):
+    from vocluster.pipeline import MembershipOptions, resolve_target
+
+    quantile = None
+    if args.quantile_filter is not None:
+        quantile = tuple(args.quantile_filter) if args.quantile_filter else (0.10, 0.90)
+        if len(quantile) != 2 or not 0 <= quantile[0] < quantile[1] <= 1:
+            raise VoclusterError("--quantile-filter takes two quantiles LO < HI in [0, 1]")
+    return MembershipOptions(
+        method=args.method, features=args.features,
+        target=resolve_target(args.target, args.pm, args.plx),
+        threshold=args.threshold, seed=args.seed, device=args.device,
+        cuts=QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g),
+        quantile_filter=quantile, calibrate=not args.no_calibrate, use_sky=not args.no_sky,
+    )
+
+
+def _check_writable(paths: list[str | None], overwrite: bool) -> None:
+    """Fail before any work if an output would be clobbered or cannot be written."""
+    for path in filter(None, paths):
+        target = Path(path)
+        if target.exists() and not overwrite:
+            raise OutputError(f"{target} exists; pass --overwrite to replace it")
+        if not target.parent.is_dir():
+            raise OutputError(f"output directory does not exist: {target.parent}")
+
+
+def _write_outputs(result, output: str, plot: str | None, summary_json: str | None,
+                   overwrite: bool, title: str) -> None:
+    from vocluster.reports.plots import plot_membership
+    from vocluster.sources.files import write_table, write_text
+
+    write_table(result.table, output, overwrite=overwrite)
+    if summary_json:
+        payload = {"summary": result.summary.as_dict(), "metadata": result.metadata}
+        write_text(json.dumps(payload, indent=2, default=str) + "\n", summary_json, overwrite)
+    if plot:
+        plot_membership(result.table, plot, title=title)
+
+
+def cmd_members(args: argparse.Namespace) -> int:
+    from vocluster.pipeline import find_members
+    from vocluster.sources.files import read_table, table_format
+
+    table_format(args.output)
+    _check_writable([args.output, args.plot, args.summary_json], args.overwrite)
+    options = _options(args)
+    with console.status(f"reading {args.input}"):
+        table = read_table(args.input)
+    with console.status(f"finding members of {len(table)} rows with {args.method}"):
+        result = find_members(table, options)
+    _write_outputs(result, args.output, args.plot, args.summary_json, args.overwrite,
+                   title=f"{Path(args.input).name}: {result.metadata['method']}")
+    print("\n".join(result.summary.lines()))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vocluster.pipeline import MembershipOptions, find_members
+    from vocluster.sources.synthetic import make_cone, preset
+
+    cluster = preset(args.preset)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with console.status(f"simulating a Gaia cone like {cluster.name}"):
+        table = make_cone(cluster, seed=args.seed, n_stars=args.n_stars)
+    truth = np.asarray(table["true_member"])
+    table.remove_column("true_member")
+    print(f"synthetic {cluster.name}-like cone: {len(table)} stars, {truth.sum()} true members "
+          f"(seed {args.seed}); no catalogue values given, the method must find the cluster")
+    with console.status(f"finding members with {args.method}"):
+        result = find_members(table, MembershipOptions(method=args.method, seed=args.seed))
+    output = out_dir / "members.vot"
+    _write_outputs(result, str(output), str(out_dir / "members.png"),
+                   str(out_dir / "summary.json"), True, title=f"demo: {cluster.name}-like cone")
+    member = np.asarray(result.table["is_member"].filled(False))
+    tp = int((member & truth).sum())
+    precision = tp / max(member.sum(), 1)
+    recall = tp / max(truth.sum(), 1)
+    f1 = 2 * tp / max(member.sum() + truth.sum(), 1)
+    print("\n".join(result.summary.lines()))
+    print(f"true cluster: pmra {cluster.pmra:.3f}  pmdec {cluster.pmdec:.3f}  "
+          f"parallax {cluster.parallax:.3f}")
+    print(f"recovery vs truth: precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}")
+    print(f"wrote {output}, {out_dir / 'members.png'}, {out_dir / 'summary.json'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vocluster", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"vocluster {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    members = sub.add_parser("members", help="membership probabilities for a Gaia table")
+    members.add_argument("input", help="table file: VOTable, FITS, CSV, ECSV or Parquet")
+    members.add_argument("-o", "--output", required=True, help="output table (format by suffix)")
+    members.add_argument("--plot", metavar="PNG", help="write the four diagnostic panels")
+    members.add_argument("--summary-json", metavar="PATH", help="write the summary as JSON")
+    members.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    _add_membership_options(members)
+    members.set_defaults(handler=cmd_members)
+    demo = sub.add_parser("demo", help="offline demo on a synthetic cone with known truth")
+    demo.add_argument("--preset", default="NGC 2632", help="synthetic cluster preset")
+    demo.add_argument("--n-stars", type=int, default=None, help="rows in the cone")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--method", default="auto", choices=["auto", *METHODS])
+    demo.add_argument("--out-dir", default="demo_output", help="where results go")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except VoclusterError as exc:
+        console.print(f"vocluster: error: {exc}", markup=False, highlight=False)
+        return 2
+    except KeyError as exc:  # unknown preset names
+        console.print(f"vocluster: error: {exc.args[0]}", markup=False, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("vocluster: interrupted; no partial outputs were left", markup=False)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Tables on disk: read any format astropy knows, write atomically with VO metadata."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from astropy.io.votable import from_table
+from astropy.io.votable.tree import Info
+from astropy.table import Table
+from astropy.utils.exceptions import AstropyWarning
+
+from vocluster.atomic import atomic_output
+from vocluster.errors import InputError
+
+FORMATS = {
+    ".vot": "votable", ".votable": "votable", ".xml": "votable",
+    ".fits": "fits", ".fit": "fits", ".fts": "fits",
+    ".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".parquet": "parquet",
+}
+
+
+def table_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"unknown table format {suffix or '(no extension)'!r} for {path}; use "
+                         f"one of {', '.join(sorted(FORMATS))}")
+    return FORMATS[suffix]
+
+
+def read_table(path: str | Path) -> Table:
+    """Read a table; any failure becomes one line naming the file and the reason."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"input file not found: {path}")
+    fmt = table_format(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            table = Table.read(path, format=fmt)
+    except Exception as exc:  # astropy raises many types for bad files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot read {path} as {fmt}: {reason}") from exc
+    return table
+
+
+def _votable_with_infos(table: Table):
+    """VOTable tree with each `vocluster_*` metadata item as an INFO element."""
+    plain = table.copy(copy_data=False)
+    infos = {k: v for k, v in plain.meta.items() if k.startswith("vocluster_")}
+    for key in infos:
+        del plain.meta[key]
+    votable = from_table(plain)
+    resource_table = votable.get_first_table()
+    for key, value in infos.items():
+        resource_table.infos.append(Info(name=key, value=str(value)))
+    return votable
+
+
+def write_table(table: Table, path: str | Path, overwrite: bool = False) -> Path:
+    """Write via a temporary file beside `path`: never a half-written output."""
+    fmt = table_format(path)
+    with atomic_output(path, overwrite) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        if fmt == "votable":
+            _votable_with_infos(table).to_xml(str(tmp))
+        else:
+            table.write(tmp, format=fmt, overwrite=True)
+    return Path(path)
+
+
+def write_text(text: str, path: str | Path, overwrite: bool = True) -> Path:
+    """Same temp-then-rename rule for JSON summaries."""
+    with atomic_output(path, overwrite) as tmp:
+        tmp.write_text(text)
+    return Path(path)
