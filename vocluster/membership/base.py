@@ -82,8 +82,14 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
         self.target_group_ = choose_target_group(soft, seed)
         self.raw_membership_ = np.clip(soft[:, self.target_group_], 0.0, 1.0)
         if self.calibrate:
+            # Start from the stars both the method's group and the seed hold: a method that
+            # lumps the cluster with part of the field cannot drag the mixture off it.
+            start = self.raw_membership_ * seed
+            if start.sum() < 5:
+                raise ValueError("the method's target group and the seed share fewer than 5 "
+                                 "stars")
             self.mixture_ = ClusterFieldMixture(random_state=self.random_state).fit(
-                x, errors**2, self.raw_membership_, positions)
+                x, errors**2, start, positions)
             self.membership_ = self.mixture_.membership_
         else:
             self.mixture_ = None

@@ -1,0 +1,99 @@
+"""Each method recovers a synthetic cluster; the default is calibrated and seed-stable."""
+
+import numpy as np
+import pytest
+from conftest import f1_score
+
+from vocluster.membership import METHODS, make_estimator
+from vocluster.membership.mixture import ClusterFieldMixture
+from vocluster.membership.soft import student_t_assignment
+from vocluster.pipeline import MembershipOptions, find_members, resolve_target
+
+FAST = {"dec": {"pretrain_epochs": 3, "max_steps": 300, "n_init": 2, "device": "cpu"}}
+
+
+def _astrometry(table):
+    x = np.column_stack([np.asarray(table[c]) for c in ("pmra", "pmdec", "parallax")])
+    e = np.column_stack([np.asarray(table[c]) for c in
+                         ("pmra_error", "pmdec_error", "parallax_error")])
+    return x, e
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_recovers_the_cluster_with_the_sklearn_api(method, praesepe_like):
+    x, e = _astrometry(praesepe_like)
+    truth = np.asarray(praesepe_like["true_member"])
+    target = resolve_target("NGC 2632")
+    est = make_estimator(method, target_mean=[target.pmra, target.pmdec, target.parallax],
+                         **FAST.get(method, {}))
+    proba = est.fit(x, X_err=e).predict_proba(x)
+    assert proba.shape == (len(x), 2)
+    assert np.allclose(proba.sum(axis=1), 1.0) and proba.min() >= 0 and proba.max() <= 1
+    assert f1_score(est.predict(x) == 1, truth) > 0.95
+
+
+@pytest.mark.parametrize("method", ["kmeans", "gmm", "hdbscan"])
+def test_raw_probabilities_without_calibration_are_probabilities(method, praesepe_like):
+    x, e = _astrometry(praesepe_like)
+    est = make_estimator(method, calibrate=False).fit(x, X_err=e)
+    assert est.mixture_ is None
+    assert 0.0 <= est.membership_.min() and est.membership_.max() <= 1.0
+
+
+def test_dec_consensus_is_deterministic_by_seed(praesepe_like):
+    x, e = _astrometry(praesepe_like[:3000])
+    runs = [make_estimator("dec", calibrate=False, random_state=7, **FAST["dec"])
+            .fit(x, X_err=e).membership_ for _ in range(2)]
+    assert np.allclose(runs[0], runs[1], atol=1e-5)
+
+
+def test_default_finds_the_cluster_without_catalogue_values(praesepe_like):
+    truth = np.asarray(praesepe_like["true_member"])
+    result = find_members(praesepe_like)
+    member = np.asarray(result.table["is_member"])
+    assert f1_score(member, truth) > 0.97
+    assert result.summary.pmra == pytest.approx(-35.953, abs=0.1)
+    assert result.summary.parallax == pytest.approx(5.371, abs=0.02)
+
+
+def test_default_member_sets_do_not_drift_with_the_seed(praesepe_like):
+    sets = []
+    for seed in range(3):
+        table = find_members(praesepe_like, MembershipOptions(seed=seed)).table
+        sets.append(set(np.flatnonzero(np.asarray(table["is_member"]))))
+    for other in sets[1:]:
+        assert len(sets[0] & other) / len(sets[0] | other) >= 0.98
+
+
+def test_probabilities_mean_what_they_say(m67_like):
+    """Among stars given p, the fraction of true members is close to p (binned)."""
+    result = find_members(m67_like)
+    p = np.asarray(result.table["member_prob"].filled(np.nan))
+    truth = np.asarray(m67_like["true_member"])
+    ok = np.isfinite(p)
+    confident = ok & (p >= 0.9)
+    assert truth[confident].mean() >= 0.95
+    rejected = ok & (p < 0.1)
+    assert truth[rejected].mean() <= 0.05
+    # expected number of members (sum of p) matches the truth within 5 %
+    assert p[ok].sum() == pytest.approx(truth.sum(), rel=0.05)
+
+
+def test_mixture_recovers_intrinsic_dispersion_under_heteroscedastic_errors():
+    rng = np.random.default_rng(1)
+    n_cl, n_f = 2000, 20000
+    errors = np.vstack([rng.uniform(0.05, 1.5, (n_cl, 3)), rng.uniform(0.05, 1.5, (n_f, 3))])
+    true_cl = rng.normal([5, 5, 3], 0.3, (n_cl, 3))
+    field = rng.normal([0, 0, 0.5], [6, 6, 1.0], (n_f, 3))
+    x = np.vstack([true_cl, field]) + errors * rng.normal(size=errors.shape)
+    seed = np.zeros(len(x))
+    seed[:50] = 1.0
+    fit = ClusterFieldMixture(random_state=0).fit(x, errors**2, seed).fit_
+    assert np.sqrt(np.diag(fit.cov)) == pytest.approx([0.3] * 3, rel=0.15)
+    assert fit.mean == pytest.approx([5, 5, 3], abs=0.05)
+
+
+def test_student_t_assignment_rows_are_distributions():
+    q = student_t_assignment(np.random.default_rng(0).normal(size=(50, 3)),
+                             np.array([[0, 0, 0], [3, 3, 3.0]]))
+    assert np.allclose(q.sum(axis=1), 1) and (q > 0).all()
