@@ -161,14 +161,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except VoclusterError as exc:
-        console.print(f"vocluster: error: {exc}", markup=False, highlight=False)
-        return 2
+        return _fail(str(exc))
     except KeyError as exc:  # unknown preset names
-        console.print(f"vocluster: error: {exc.args[0]}", markup=False, highlight=False)
-        return 2
+        return _fail(str(exc.args[0]))
     except KeyboardInterrupt:
-        console.print("vocluster: interrupted; no partial outputs were left", markup=False)
-        return 130
+        return _fail("interrupted; no partial outputs were left", code=130)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    """One line on stderr, never wrapped (scripts grep it), and a non-zero exit code."""
+    print(f"vocluster: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

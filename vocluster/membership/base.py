@@ -91,10 +91,21 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
             self.mixture_ = ClusterFieldMixture(random_state=self.random_state).fit(
                 x, errors**2, start, positions)
             self.membership_ = self.mixture_.membership_
+            self._check_target_found()
         else:
             self.mixture_ = None
             self.membership_ = self.raw_membership_
         return self
+
+    def _check_target_found(self) -> None:
+        """A few field stars near the catalogue values are not the cluster: say so."""
+        if self.target_mean is None or self.target_spread is None:
+            return
+        offset = np.abs(self.mixture_.fit_.mean - np.asarray(self.target_mean, dtype=float))
+        if np.any(offset > 3.0 * np.asarray(self.target_spread, dtype=float)):
+            found = ", ".join(f"{v:.2f}" for v in self.mixture_.fit_.mean)
+            raise ValueError(f"no cluster at the target's catalogue values in this table "
+                             f"(the fit drifted to {found})")
 
     def predict_proba(self, X=None) -> np.ndarray:
         """[P(field), P(cluster)] of the fitted rows (the methods are transductive)."""

@@ -69,11 +69,12 @@ class ClusterFieldMixture:
     """
 
     def __init__(self, n_field_components: int = 8, field_sample: int = 15000,
-                 n_field_refits: int = 1, max_iter: int = 300, tol: float = 1e-7,
+                 n_field_refits: int = 2, exclude_above: float = 0.05, max_iter: int = 300, tol: float = 1e-7,
                  random_state: int = 0) -> None:
         self.n_field_components = n_field_components
         self.field_sample = field_sample
         self.n_field_refits = n_field_refits
+        self.exclude_above = exclude_above
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
@@ -112,7 +113,10 @@ class ClusterFieldMixture:
         exclusion = np.maximum(membership, (peak[0] - broad < 0.5 * chi2.ppf(0.999, len(mean))))
         log_like, n_iter = -np.inf, 0
         for refit in range(self.n_field_refits):
-            log_field = self._field_log_density(x, exclusion if refit == 0 else membership, rng)
+            # Later refits leave out every plausible member outright: sampling by 1 - p
+            # would let half-members teach the field the cluster's edge (under-confidence).
+            log_field = self._field_log_density(
+                x, exclusion if refit == 0 else (membership > self.exclude_above), rng)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
                 log_cluster = log_gaussian_with_errors(x, mean, cov, variances)
                 log_a = np.log(weight) + log_cluster

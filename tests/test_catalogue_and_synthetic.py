@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from vocluster.core.catalogue import lookup_cluster
+from vocluster.errors import InputError
+from vocluster.sources.synthetic import PRESETS, make_cone
+
+
+@pytest.mark.parametrize("name", ["NGC2682", "NGC 2682", "M67", "ngc_2682"])
+def test_m67_aliases(name):
+    assert lookup_cluster(name).name == "NGC 2682"
+
+
+@pytest.mark.parametrize("name", ["Melotte 22", "Mel 22", "Pleiades", "M45", "Melotte_22"])
+def test_pleiades_aliases(name):
+    assert lookup_cluster(name).parallax == pytest.approx(7.346)
+
+
+def test_unknown_cluster_suggests_close_names():
+    with pytest.raises(InputError, match="did you mean.*NGC 2632"):
+        lookup_cluster("NGC 2623")
+
+
+def test_synthetic_cone_is_deterministic_and_gaia_like():
+    a = make_cone("NGC 2516", seed=1, n_stars=3000)
+    b = make_cone("NGC 2516", seed=1, n_stars=3000)
+    assert all(np.array_equal(a[c], b[c]) for c in a.colnames)
+    assert str(a["pmra"].unit) == "mas / yr" and a["parallax"].meta["ucd"] == "pos.parallax.trig"
+    members = np.asarray(a["true_member"])
+    assert np.median(a["parallax"][members]) == pytest.approx(2.416, abs=0.05)
+    faint = np.asarray(a["phot_g_mean_mag"]) > 19
+    assert np.median(a["parallax_error"][faint]) > 5 * np.median(a["parallax_error"][~faint])
+
+
+def test_presets_span_the_thesis_cone_sizes():
+    sizes = sorted(p.n_stars for p in PRESETS.values())
+    assert sizes[0] == 2_800 and sizes[-1] == 434_000
