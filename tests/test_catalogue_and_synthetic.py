@@ -17,7 +17,7 @@ def test_pleiades_aliases(name):
 
 
 def test_unknown_cluster_suggests_close_names():
-    with pytest.raises(InputError, match="did you mean.*NGC 2632"):
+    with pytest.raises(InputError, match=r"did you mean.*NGC 2632"):
         lookup_cluster("NGC 2623")
 
 

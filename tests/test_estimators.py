@@ -37,7 +37,7 @@ def test_raw_probabilities_without_calibration_are_probabilities(method, praesep
     x, e = _astrometry(praesepe_like)
     est = make_estimator(method, calibrate=False).fit(x, X_err=e)
     assert est.mixture_ is None
-    assert 0.0 <= est.membership_.min() and est.membership_.max() <= 1.0
+    assert est.membership_.min() >= 0.0 and est.membership_.max() <= 1.0
 
 
 def test_dec_consensus_is_deterministic_by_seed(praesepe_like):

@@ -117,5 +117,6 @@ def column_values(table: Table, columns: ColumnMap, key: str) -> np.ndarray:
         try:
             values = (values * unit).to_value(target)
         except u.UnitConversionError as exc:
-            raise InputError(f"column {name!r} has unit {unit}, expected {target} for {key}") from exc
+            raise InputError(
+                f"column {name!r} has unit {unit}, expected {target} for {key}") from exc
     return values

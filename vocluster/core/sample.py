@@ -38,7 +38,8 @@ def sky_centre(ra: np.ndarray, dec: np.ndarray) -> tuple[float, float]:
     x = np.nanmean(np.cos(dec_r) * np.cos(ra_r))
     y = np.nanmean(np.cos(dec_r) * np.sin(ra_r))
     z = np.nanmean(np.sin(dec_r))
-    return float(np.degrees(np.arctan2(y, x)) % 360.0), float(np.degrees(np.arctan2(z, np.hypot(x, y))))
+    ra0 = float(np.degrees(np.arctan2(y, x)) % 360.0)
+    return ra0, float(np.degrees(np.arctan2(z, np.hypot(x, y))))
 
 
 @dataclass

@@ -14,6 +14,8 @@ mixture that follows removes the remaining run-to-run jitter at the cluster's ed
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
@@ -35,7 +37,7 @@ def resolve_device(device: str) -> torch.device:
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
@@ -112,7 +114,7 @@ class DECMembership(MembershipEstimator):
                 optimiser.step()
 
     def _cluster(self, net: _DECNet, data: torch.Tensor, rng: np.random.Generator) -> None:
-        optimiser = torch.optim.SGD(list(net.encoder.parameters()) + [net.centroids], lr=0.01,
+        optimiser = torch.optim.SGD([*list(net.encoder.parameters()), net.centroids], lr=0.01,
                                     momentum=0.9)
         previous = None
         target = None

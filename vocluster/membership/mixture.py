@@ -69,7 +69,8 @@ class ClusterFieldMixture:
     """
 
     def __init__(self, n_field_components: int = 8, field_sample: int = 15000,
-                 n_field_refits: int = 2, exclude_above: float = 0.05, max_iter: int = 300, tol: float = 1e-7,
+                 n_field_refits: int = 2, exclude_above: float = 0.05, max_iter: int = 300,
+                 tol: float = 1e-7,
                  random_state: int = 0) -> None:
         self.n_field_components = n_field_components
         self.field_sample = field_sample

@@ -28,7 +28,8 @@ class PlummerOnFootprint:
         counts, _, _ = np.histogram2d(positions[:, 0], positions[:, 1], bins=self.edges)
         self.footprint = counts > 0
         self.cell_of = tuple(
-            np.clip(np.searchsorted(self.edges[k], positions[:, k], side="right") - 1, 0, n_side - 1)
+            np.clip(np.searchsorted(self.edges[k], positions[:, k], side="right") - 1, 0,
+                    n_side - 1)
             for k in range(2)
         )
         offsets = (np.arange(_SUPERSAMPLE) + 0.5) / _SUPERSAMPLE
@@ -70,7 +71,8 @@ class PlummerOnFootprint:
 
         def negative_loglike(log_scale: float) -> float:
             scale = float(np.exp(log_scale))
-            logp = self._log_profile(points, self.centre, scale) - self._log_norm(self.centre, scale)
+            logp = (self._log_profile(points, self.centre, scale)
+                    - self._log_norm(self.centre, scale))
             return -float(np.sum(w * logp))
 
         span = max(e[-1] - e[0] for e in self.edges)

@@ -7,12 +7,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from astropy.table import Table  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from astropy.table import Table
 
-from vocluster.atomic import atomic_output  # noqa: E402
-from vocluster.core.columns import column_values, detect_columns  # noqa: E402
+from vocluster.atomic import atomic_output
+from vocluster.core.columns import column_values, detect_columns
 
 
 def _values(table: Table, key: str) -> np.ndarray | None:

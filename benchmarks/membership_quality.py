@@ -1,0 +1,100 @@
+"""Quality of every method on the real Pleiades cone (vs Hunt & Reffert 2023) and presets.
+
+    python benchmarks/membership_quality.py [--shared ../shared] [--skip-slow]
+
+Prints F1 of is_member (p >= 0.5) against HR23 members with Prob >= 0.5 (the brief's
+reference) and against every HR23 member in the cone, recall at p >= 0.7, the mean
+pm/parallax offsets from the HR23 members' mean, and the fit time; then F1 and the
+5-seed Jaccard stability of the default on each synthetic preset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from vocluster.pipeline import MembershipOptions, find_members, resolve_target
+from vocluster.sources.synthetic import PRESETS, make_cone
+
+
+def f1(member: np.ndarray, truth: np.ndarray) -> float:
+    return 2 * (member & truth).sum() / max(member.sum() + truth.sum(), 1)
+
+
+def real_data(shared: Path, methods: list[str]) -> None:
+    cone = Table.read(shared / "data/gaia/pleiades_dr3_cone.fits")
+    hr23 = Table.read(shared / "data/gaia/hr23_melotte22_members.csv")
+    ids = np.asarray(cone["source_id"])
+    truth = np.isin(ids, hr23["GaiaDR3"][hr23["Prob"] >= 0.5])
+    any_hr23 = np.isin(ids, hr23["GaiaDR3"])
+    ref = [float(np.nanmean(cone[c][truth])) for c in ("pmra", "pmdec", "parallax")]
+    print(f"Pleiades cone: {len(cone)} rows, {truth.sum()} HR23 Prob>=0.5 members, "
+          f"{any_hr23.sum()} HR23 members of any Prob")
+    print(f"{'method':10} {'target':8} {'calib':5} {'F1':>6} {'F1any':>6} {'rec.7':>6} "
+          f"{'N':>5} {'dpmra':>7} {'dpmdec':>7} {'dplx':>7} {'time_s':>7}")
+    for method in methods:
+        for target in (None, "Pleiades"):
+            for calibrate in (True, False):
+                options = MembershipOptions(method=method, calibrate=calibrate,
+                                            target=resolve_target(target) if target else None)
+                start = time.perf_counter()
+                try:
+                    result = find_members(cone, options)
+                except Exception as exc:  # report and go on: this is a benchmark table
+                    print(f"{method:10} {target or '-':8} {calibrate!s:5} failed: {exc}")
+                    continue
+                elapsed = time.perf_counter() - start
+                p = np.asarray(result.table["member_prob"].filled(0.0))
+                member = p >= 0.5
+                offsets = [(result.summary.pmra or np.nan) - ref[0],
+                           (result.summary.pmdec or np.nan) - ref[1],
+                           (result.summary.parallax or np.nan) - ref[2]]
+                recall7 = ((p >= 0.7) & truth).sum() / truth.sum()
+                print(f"{method:10} {target or '-':8} {calibrate!s:5} {f1(member, truth):6.3f} "
+                      f"{f1(member, any_hr23):6.3f} {recall7:6.3f} {member.sum():5d} "
+                      f"{offsets[0]:7.3f} {offsets[1]:7.3f} {offsets[2]:7.3f} {elapsed:7.2f}")
+
+
+def synthetic(skip_slow: bool) -> None:
+    print("\nsynthetic presets, default method, no catalogue values (5 seeds of the method):")
+    print(f"{'preset':11} {'rows':>7} {'F1 med':>7} {'F1 min':>7} {'Jaccard min':>11} "
+          f"{'time med s':>10}")
+    for name, preset in PRESETS.items():
+        if skip_slow and preset.n_stars > 100_000:
+            continue
+        cone = make_cone(preset, seed=0)
+        truth = np.asarray(cone["true_member"])
+        scores, times, sets = [], [], []
+        for seed in range(5):
+            start = time.perf_counter()
+            result = find_members(cone, MembershipOptions(seed=seed))
+            times.append(time.perf_counter() - start)
+            member = np.asarray(result.table["is_member"].filled(False))
+            scores.append(f1(member, truth))
+            sets.append(set(np.flatnonzero(member)))
+        jaccard = min(len(sets[0] & s) / max(len(sets[0] | s), 1) for s in sets[1:])
+        print(f"{name:11} {len(cone):7d} {statistics.median(scores):7.3f} {min(scores):7.3f} "
+              f"{jaccard:11.3f} {statistics.median(times):10.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared"))
+    parser.add_argument("--methods", default="mixture,kmeans,gmm,hdbscan,dec")
+    parser.add_argument("--skip-slow", action="store_true", help="leave out the 434k preset")
+    args = parser.parse_args()
+    shared = Path(args.shared)
+    if (shared / "data/gaia/pleiades_dr3_cone.fits").exists():
+        real_data(shared, args.methods.split(","))
+    else:
+        print(f"no real data under {shared}: skipping the Pleiades comparison")
+    synthetic(args.skip_slow)
+
+
+if __name__ == "__main__":
+    main()
