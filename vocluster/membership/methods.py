@@ -90,7 +90,7 @@ class HDBSCANMembership(MembershipEstimator):
     def _group(self, x, errors, seed):
         z = robust_standardise(x)
         model = HDBSCAN(min_cluster_size=min(self.min_cluster_size, max(5, len(z) // 10)),
-                        min_samples=self.min_samples).fit(z)
+                        min_samples=self.min_samples, copy=True).fit(z)
         labels = model.labels_
         n_groups = max(labels.max() + 1, 1)
         soft = np.zeros((len(z), n_groups))
