@@ -79,8 +79,3 @@ class PlummerOnFootprint:
         best = minimize_scalar(negative_loglike, bounds=(np.log(1e-3), np.log(5 * span)),
                                method="bounded", options={"xatol": 1e-3})
         self.scale = float(np.exp(best.x))
-
-    @property
-    def r50(self) -> float:
-        """Half-number radius of the fitted Plummer profile (equals the scale a)."""
-        return self.scale

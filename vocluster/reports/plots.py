@@ -20,6 +20,18 @@ def _values(table: Table, key: str) -> np.ndarray | None:
     return column_values(table, columns, key) if columns.has(key) else None
 
 
+def _scatter_panel(ax, table: Table, x_key: str, y_key: str, order: np.ndarray,
+                   scatter_kw: dict, labels: tuple[str, str], title: str, flip: str) -> None:
+    """One probability-coloured panel, or a note when the table lacks its columns."""
+    x, y = _values(table, x_key), _values(table, y_key)
+    if x is None or y is None:
+        ax.text(0.5, 0.5, f"no {x_key} / {y_key} columns", ha="center", transform=ax.transAxes)
+        return
+    ax.scatter(x[order], y[order], **scatter_kw)
+    (ax.invert_yaxis if flip == "y" else ax.invert_xaxis)()
+    ax.set(xlabel=labels[0], ylabel=labels[1], title=title)
+
+
 def plot_membership(table: Table, path: str | Path, title: str = "") -> Path:
     """Proper-motion plane, parallax histogram, CMD and sky, written atomically as PNG."""
     prob = np.ma.filled(np.ma.asarray(table["member_prob"], dtype=float), np.nan)
@@ -44,22 +56,11 @@ def plot_membership(table: Table, path: str | Path, title: str = "") -> Path:
     ax.hist(plx[member & finite], bins=bins, color="C1", label="members (p >= 0.5)")
     ax.set(xlabel="parallax [mas]", ylabel="stars", title="parallax")
     ax.legend()
-    ax = axes[1, 0]
-    g, colour = _values(table, "phot_g_mean_mag"), _values(table, "bp_rp")
-    if g is not None and colour is not None:
-        ax.scatter(colour[order], g[order], **scatter_kw)
-        ax.invert_yaxis()
-        ax.set(xlabel="BP - RP [mag]", ylabel="G [mag]", title="colour-magnitude diagram")
-    else:
-        ax.text(0.5, 0.5, "no G / BP-RP columns", ha="center", transform=ax.transAxes)
-    ax = axes[1, 1]
-    ra, dec = _values(table, "ra"), _values(table, "dec")
-    if ra is not None and dec is not None:
-        ax.scatter(ra[order], dec[order], **scatter_kw)
-        ax.invert_xaxis()
-        ax.set(xlabel="RA [deg]", ylabel="Dec [deg]", title="sky")
-    else:
-        ax.text(0.5, 0.5, "no RA / Dec columns", ha="center", transform=ax.transAxes)
+    for ax, (xk, yk, labels, title_, flip) in zip(axes[1], (
+            ("bp_rp", "phot_g_mean_mag", ("BP - RP [mag]", "G [mag]"), "colour-magnitude diagram",
+             "y"),
+            ("ra", "dec", ("RA [deg]", "Dec [deg]"), "sky", "x")), strict=True):
+        _scatter_panel(ax, table, xk, yk, order, scatter_kw, labels, title_, flip)
     fig.colorbar(art, ax=axes, label="membership probability", shrink=0.6)
     fig.suptitle(title)
     try:
