@@ -6,6 +6,7 @@ and `group_id` goes out, with the summary and the run's metadata attached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -73,12 +74,17 @@ class MembershipResult:
 
 
 def resolve_target(name: str | None = None, pm: tuple[float, float] | None = None,
-                   parallax: float | None = None) -> Target | None:
-    """`--target NAME` or `--pm PMRA PMDEC --plx PLX` (the latter overrides the astrometry)."""
+                   parallax: float | None = None,
+                   lookup: Callable[[str], KnownCluster] = lookup_cluster) -> Target | None:
+    """`--target NAME` or `--pm PMRA PMDEC --plx PLX`.
+
+    `lookup` turns a name into catalogue values: the built-in table by default;
+    the CLI passes one that also asks the published catalogues over TAP.
+    """
     if name and (pm is not None or parallax is not None):
         raise InputError("give either --target NAME or --pm/--plx, not both")
     if name:
-        return Target.from_known(lookup_cluster(name))
+        return Target.from_known(lookup(name))
     if pm is None and parallax is None:
         return None
     if pm is None or parallax is None:

@@ -34,15 +34,82 @@ def _add_membership_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                         help="torch device for dec")
-    parser.add_argument("--max-ruwe", type=float, help="quality cut: RUWE <= value")
-    parser.add_argument("--min-parallax-snr", type=float, help="quality cut: parallax/error")
-    parser.add_argument("--max-g", type=float, help="quality cut: G <= value")
+    _add_cut_options(parser)
     parser.add_argument("--quantile-filter", nargs="*", type=float, metavar="Q",
                         help="thesis filter on members; no values means 0.10 0.90")
     parser.add_argument("--no-calibrate", action="store_true",
                         help="report the method's raw soft probabilities, not the mixture's")
     parser.add_argument("--no-sky", action="store_true",
                         help="leave the sky (Plummer vs footprint) term out of the mixture")
+
+
+def _add_cut_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-ruwe", type=float, help="quality cut: RUWE <= value")
+    parser.add_argument("--min-parallax-snr", type=float, help="quality cut: parallax/error")
+    parser.add_argument("--max-g", "--gmax", type=float, dest="max_g",
+                        help="quality cut: G <= value")
+
+
+def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
+    """Where a Gaia cone comes from when vocluster fetches it over TAP."""
+    parser.add_argument("--ra", type=float, help="cone centre RA (deg)")
+    parser.add_argument("--dec", type=float, help="cone centre Dec (deg)")
+    parser.add_argument("--radius", type=float,
+                        help="cone radius (deg); default 1.5 x the catalogue r50 for a cluster")
+    parser.add_argument("--release", default="dr3", choices=["dr3", "dr2"], help="Gaia release")
+    parser.add_argument("--tap-url", help="TAP service URL (default: the mirror's own)")
+    parser.add_argument("--mirror", help="table/column mapping: esa, vizier or one from the "
+                                         "config file (default esa)")
+    parser.add_argument("--catalogue", help="published catalogue for names not built in "
+                                            "(cg2020, hr23)")
+    parser.add_argument("--offline", action="store_true",
+                        help="only the built-in cluster table, no catalogue query")
+    parser.add_argument("--refresh", action="store_true", help="ignore cached results")
+    parser.add_argument("--max-rows", type=int, help="refuse cones with more rows than this")
+
+
+def _config(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from vocluster.sources.services import load_config
+
+    config = load_config()
+    overrides = {}
+    if getattr(args, "mirror", None):
+        overrides["gaia_mirror"] = args.mirror
+    if getattr(args, "tap_url", None):
+        overrides["gaia_url"] = args.tap_url
+    return replace(config, **overrides)
+
+
+def _resolver(args: argparse.Namespace, config):
+    from vocluster.sources.clusters import ClusterResolver
+
+    return ClusterResolver(config, catalogue=getattr(args, "catalogue", None),
+                           offline=getattr(args, "offline", True),
+                           refresh=getattr(args, "refresh", False), progress=_progress)
+
+
+def _progress(message: str) -> None:
+    console.print(f"[dim]{message}[/dim]")
+
+
+def _fetch_cone(args: argparse.Namespace, name: str | None):
+    """The Gaia cone for `fetch` and input-less `members`: a named cluster or ra/dec/radius."""
+    from vocluster.sources.gaia import fetch_cluster_cone, fetch_gaia_cone
+
+    config = _config(args)
+    cuts = QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g)
+    common = {"release": args.release, "cuts": cuts, "config": config, "refresh": args.refresh,
+              "max_rows": args.max_rows, "progress": _progress}
+    if name:
+        if args.ra is not None or args.dec is not None:
+            raise VoclusterError("give a cluster name or --ra/--dec, not both")
+        cluster = _resolver(args, config).lookup(name)
+        return fetch_cluster_cone(cluster, radius=args.radius, **common)
+    if args.ra is None or args.dec is None or args.radius is None:
+        raise VoclusterError("give a cluster NAME, or --ra, --dec and --radius")
+    return fetch_gaia_cone(args.ra, args.dec, args.radius, **common)
 
 
 def _options(args: argparse.Namespace):
@@ -55,7 +122,8 @@ def _options(args: argparse.Namespace):
             raise VoclusterError("--quantile-filter takes two quantiles LO < HI in [0, 1]")
     return MembershipOptions(
         method=args.method, features=args.features,
-        target=resolve_target(args.target, args.pm, args.plx),
+        target=resolve_target(args.target, args.pm, args.plx,
+                              lookup=_resolver(args, _config(args)).lookup),
         threshold=args.threshold, seed=args.seed, device=args.device,
         cuts=QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g),
         quantile_filter=quantile, calibrate=not args.no_calibrate, use_sky=not args.no_sky,
@@ -92,14 +160,81 @@ def cmd_members(args: argparse.Namespace) -> int:
     table_format(args.output)
     _check_writable([args.output, args.plot, args.summary_json], args.overwrite)
     options = _options(args)
-    with console.status(f"reading {args.input}"):
-        table = read_table(args.input)
+    if args.input:
+        with console.status(f"reading {args.input}"):
+            table = read_table(args.input)
+        source = Path(args.input).name
+    elif args.target or args.ra is not None:
+        table = _fetch_cone(args, args.target)
+        source = args.target or f"cone {args.ra} {args.dec}"
+    else:
+        raise VoclusterError("give an input table, or --target NAME (or --ra/--dec/--radius) "
+                             "to fetch the Gaia cone first")
     with console.status(f"finding members of {len(table)} rows with {args.method}"):
         result = find_members(table, options)
     _write_outputs(result, args.output, args.plot, args.summary_json, args.overwrite,
-                   title=f"{Path(args.input).name}: {result.metadata['method']}")
+                   title=f"{source}: {result.metadata['method']}")
     print("\n".join(result.summary.lines()))
     print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from vocluster.sources.files import table_format, write_table
+
+    table_format(args.output)
+    _check_writable([args.output], args.overwrite)
+    table = _fetch_cone(args, args.name)
+    write_table(table, args.output, overwrite=args.overwrite)
+    print(f"wrote {len(table)} rows to {args.output}")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    import time
+
+    from vocluster.sources.cache import QueryCache
+
+    cache = QueryCache(_config(args).cache_dir)
+    if args.action == "clear":
+        older = args.older_than_days * 86400 if args.older_than_days is not None else None
+        count, size = cache.clear(older)
+        print(f"removed {count} entries ({size / 1e6:.1f} MB) from {cache.directory}")
+        return 0
+    entries = cache.entries()
+    for entry in entries:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
+        request = " ".join(entry.request.split())[:70]
+        print(f"{entry.key[:12]}  {entry.size / 1e6:8.2f} MB  {created}  "
+              f"{entry.age_s / 86400:6.1f} d  {entry.kind:8s}  {entry.service}  {request}")
+    total = sum(e.size for e in entries)
+    print(f"{len(entries)} entries, {total / 1e6:.1f} MB in {cache.directory}")
+    return 0
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from vocluster.sources.files import table_format, write_table
+    from vocluster.sources.mast import download_images, find_hst_images
+
+    if args.output:
+        table_format(args.output)
+        _check_writable([args.output], args.overwrite)
+    config = _config(args)
+    if args.tap_url:
+        from dataclasses import replace
+        config = replace(config, mast_url=args.tap_url)
+    images = find_hst_images(args.ra, args.dec, args.radius, filters=args.filters or (),
+                             instrument=args.instrument, min_calib_level=args.calib_level,
+                             config=config, refresh=args.refresh, progress=_progress)
+    print(f"{len(images)} HST images within {args.radius} deg")
+    if args.download:
+        paths = download_images(images, config=config, refresh=args.refresh)
+        images["local_path"] = [str(p) for p in paths]
+        for row in images:
+            print(f"  {row['obs_id']}  {row['instrument_name']}  {row['local_path']}")
+    if args.output:
+        write_table(images, args.output, overwrite=args.overwrite)
+        print(f"wrote {args.output}")
     return 0
 
 
@@ -139,13 +274,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vocluster {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     members = sub.add_parser("members", help="membership probabilities for a Gaia table")
-    members.add_argument("input", help="table file: VOTable, FITS, CSV, ECSV or Parquet")
+    members.add_argument("input", nargs="?",
+                         help="table file: VOTable, FITS, CSV, ECSV or Parquet; without it the "
+                              "Gaia cone of --target (or --ra/--dec/--radius) is fetched")
     members.add_argument("-o", "--output", required=True, help="output table (format by suffix)")
     members.add_argument("--plot", metavar="PNG", help="write the four diagnostic panels")
     members.add_argument("--summary-json", metavar="PATH", help="write the summary as JSON")
     members.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     _add_membership_options(members)
+    _add_fetch_options(members)
     members.set_defaults(handler=cmd_members)
+    fetch = sub.add_parser("fetch", help="fetch a Gaia cone over TAP")
+    fetch.add_argument("name", nargs="?", help="cluster name (or give --ra/--dec/--radius)")
+    fetch.add_argument("-o", "--output", required=True, help="output table (format by suffix)")
+    fetch.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _add_fetch_options(fetch)
+    _add_cut_options(fetch)
+    fetch.set_defaults(handler=cmd_fetch)
+    images = sub.add_parser("images", help="find (and download) HST images over MAST TAP")
+    images.add_argument("--ra", type=float, required=True)
+    images.add_argument("--dec", type=float, required=True)
+    images.add_argument("--radius", type=float, default=0.05, help="deg (default 0.05)")
+    images.add_argument("--filters", nargs="*", help="e.g. F275W F336W F438W F555W F814W")
+    images.add_argument("--instrument", help="instrument name prefix, e.g. WFC3 or ACS")
+    images.add_argument("--calib-level", type=int, default=2, help="minimum calib_level")
+    images.add_argument("--tap-url", help="ObsCore TAP service (default MAST)")
+    images.add_argument("--download", action="store_true", help="download into the cache")
+    images.add_argument("--refresh", action="store_true", help="ignore cached results")
+    images.add_argument("-o", "--output", help="write the image list as a table")
+    images.add_argument("--overwrite", action="store_true")
+    images.set_defaults(handler=cmd_images)
+    cache = sub.add_parser("cache", help="list or clear the query/download cache")
+    cache.add_argument("action", choices=["list", "clear"])
+    cache.add_argument("--older-than-days", type=float, help="clear only older entries")
+    cache.set_defaults(handler=cmd_cache)
     demo = sub.add_parser("demo", help="offline demo on a synthetic cone with known truth")
     demo.add_argument("--preset", default="NGC 2632", help="synthetic cluster preset")
     demo.add_argument("--n-stars", type=int, default=None, help="rows in the cone")

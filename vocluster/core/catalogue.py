@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+import numpy as np
+
 from vocluster.errors import InputError
 
 
@@ -49,9 +51,9 @@ def known_clusters() -> tuple[KnownCluster, ...]:
     )
 
 
-def _index() -> dict[str, KnownCluster]:
+def _index(clusters: tuple[KnownCluster, ...]) -> dict[str, KnownCluster]:
     index: dict[str, KnownCluster] = {}
-    for cluster in known_clusters():
+    for cluster in clusters:
         for label in (cluster.name, *cluster.aliases):
             index[normalise_name(label)] = cluster
     expanded = {}
@@ -60,14 +62,38 @@ def _index() -> dict[str, KnownCluster]:
     return {**expanded, **index}
 
 
-def lookup_cluster(name: str) -> KnownCluster:
+def lookup_cluster(name: str, clusters: tuple[KnownCluster, ...] | None = None) -> KnownCluster:
     """Find a cluster by name or alias; unknown names get close suggestions."""
-    index = _index()
+    clusters = known_clusters() if clusters is None else clusters
+    index = _index(clusters)
     key = normalise_name(name)
     if key in index:
         return index[key]
-    labels = {normalise_name(lbl): lbl for c in known_clusters() for lbl in (c.name, *c.aliases)}
-    close = difflib.get_close_matches(key, list(labels), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(labels[c] for c in close)}?" if close else ""
-    known = ", ".join(c.name for c in known_clusters())
-    raise InputError(f"unknown cluster {name!r}{hint} (built-in: {known})")
+    raise InputError(f"unknown cluster {name!r}{suggestions(name, clusters)}")
+
+
+def suggestions(name: str, clusters: tuple[KnownCluster, ...]) -> str:
+    """'; did you mean X, Y?' for the closest names, or ''."""
+    labels = {normalise_name(lbl): lbl for c in clusters for lbl in (c.name, *c.aliases)}
+    close = difflib.get_close_matches(normalise_name(name), list(labels), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(labels[c] for c in close)}?" if close else ""
+
+
+def nearest_cluster(ra: float, dec: float, clusters: tuple[KnownCluster, ...] | None = None,
+                    max_separation: float | None = None) -> tuple[KnownCluster, float] | None:
+    """The catalogue cluster whose centre is nearest to (ra, dec), with the separation
+    in degrees; None when none lies within `max_separation` deg (e.g. an Aladin click
+    on empty sky)."""
+    clusters = known_clusters() if clusters is None else clusters
+    if not clusters:
+        return None
+    ra0, dec0 = np.radians(ra), np.radians(dec)
+    ras = np.radians([c.ra for c in clusters])
+    decs = np.radians([c.dec for c in clusters])
+    cos_sep = (np.sin(dec0) * np.sin(decs)
+               + np.cos(dec0) * np.cos(decs) * np.cos(ras - ra0))
+    separation = np.degrees(np.arccos(np.clip(cos_sep, -1.0, 1.0)))
+    best = int(np.argmin(separation))
+    if max_separation is not None and separation[best] > max_separation:
+        return None
+    return clusters[best], float(separation[best])
