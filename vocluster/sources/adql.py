@@ -28,8 +28,8 @@ def _string(value: str) -> str:
 def _check_cone(ra: float, dec: float, radius: float) -> tuple[str, str, str]:
     if not -90 <= float(dec) <= 90:
         raise InputError(f"dec must be within [-90, 90] deg, got {dec}")
-    if not 0 < float(radius) <= 180:
-        raise InputError(f"radius must be within (0, 180] deg, got {radius}")
+    if not 0 < float(radius) <= 90:  # the largest circle ADQL services accept
+        raise InputError(f"radius must be within (0, 90] deg, got {radius}")
     return _number(float(ra) % 360.0, "ra"), _number(dec, "dec"), _number(radius, "radius")
 
 
@@ -72,9 +72,12 @@ def gaia_cone_query(mapping: TableMapping, ra: float, dec: float, radius: float,
             f"FROM {mapping.table}\nWHERE " + "\n  AND ".join(where) + "\nORDER BY ang_dist")
 
 
-def count_query(query: str) -> str:
-    """The row count of a cone query (same FROM/WHERE, no ORDER BY)."""
-    from_at = query.index("\nFROM ")
+def count_query(query: str) -> str | None:
+    """The row count of a query built here (same FROM/WHERE, no ORDER BY); None for
+    other shapes (TOP, GROUP BY...), which are then fetched without a count."""
+    from_at = query.find("\nFROM ")
+    if from_at < 0 or query.upper().startswith("SELECT TOP") or "GROUP BY" in query.upper():
+        return None
     order_at = query.rfind("\nORDER BY ")
     body = query[from_at:order_at if order_at > from_at else len(query)]
     return f"SELECT COUNT(*) AS n{body}"

@@ -35,7 +35,7 @@ def fetch_catalogue(name: str | None = None, *, config: Config | None = None,
     mapping = config.catalogue_mapping(name)
     client = TapClient(service or config.catalogue_url, config.tap,
                        QueryCache(config.cache_dir), progress)
-    table = client.query(catalogue_query(mapping), refresh=refresh)
+    table = mapping.with_our_names(client.query(catalogue_query(mapping), refresh=refresh))
     return clusters_from_table(table, CATALOGUE_REFERENCES.get(name, name))
 
 

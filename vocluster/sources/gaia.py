@@ -36,9 +36,10 @@ def fetch_gaia_cone(ra: float, dec: float, radius: float, *, release: str = "dr3
     the table and column names still come from the configured mirror mapping.
     """
     config = config or load_config()
-    query = gaia_cone_query(config.gaia_mapping(release), ra, dec, radius, cuts)
+    mapping = config.gaia_mapping(release)
+    query = gaia_cone_query(mapping, ra, dec, radius, cuts)
     client = gaia_client(config, service, progress)
-    table = client.query(query, refresh=refresh, max_rows=max_rows)
+    table = mapping.with_our_names(client.query(query, refresh=refresh, max_rows=max_rows))
     table.meta.update({"vocluster_gaia_release": release,
                        "vocluster_cone": f"{ra} {dec} {radius}",
                        "vocluster_gaia_mirror": config.gaia_mirror})

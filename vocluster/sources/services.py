@@ -38,6 +38,19 @@ class TableMapping:
     table: str
     columns: dict[str, str]
 
+    def with_our_names(self, table):
+        """Rename result columns to ours where the service kept its own spelling.
+
+        ADQL identifiers are case-insensitive, so `pmRA AS pmra` may come back as
+        `pmRA`; match case-insensitively and rename.
+        """
+        lower = {name.lower(): name for name in table.colnames}
+        for ours in self.columns:
+            found = lower.get(ours.lower())
+            if ours not in table.colnames and found is not None:
+                table.rename_column(found, ours)
+        return table
+
     def column(self, name: str, needed_for: str = "") -> str:
         if name not in self.columns:
             why = f" (needed for {needed_for})" if needed_for else ""
@@ -76,10 +89,10 @@ CLUSTER_FIELDS = ("name", "ra", "dec", "r50", "pmra", "pmdec", "parallax")
 CLUSTER_CATALOGUES: dict[str, TableMapping] = {
     "cg2020": TableMapping('"J/A+A/640/A1/table1"', {
         "name": "Cluster", "ra": "RA_ICRS", "dec": "DE_ICRS", "r50": "r50",
-        "pmra": '"pmRA*"', "pmdec": "pmDE", "parallax": "plx", "distance": "DistPc"}),
+        "pmra": '"pmRA*"', "pmdec": "pmDE", "parallax": "plx", "dist_pc": "DistPc"}),
     "hr23": TableMapping('"J/A+A/673/A114/clusters"', {
         "name": "Name", "ra": "RA_ICRS", "dec": "DE_ICRS", "r50": "r50",
-        "pmra": "pmRA", "pmdec": "pmDE", "parallax": "Plx", "distance": "dist50"}),
+        "pmra": "pmRA", "pmdec": "pmDE", "parallax": "Plx", "dist_pc": "dist50"}),
 }
 CATALOGUE_REFERENCES = {"cg2020": "Cantat-Gaudin et al. 2020 (J/A+A/640/A1)",
                         "hr23": "Hunt & Reffert 2023 (J/A+A/673/A114)"}

@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
 import pyvo
 import requests
 from astropy.table import Table
-from pyvo.dal.exceptions import DALQueryError, DALServiceError
+from pyvo.dal.exceptions import (
+    DALAccessError,
+    DALOverflowWarning,
+    DALQueryError,
+    DALServiceError,
+)
 
 from vocluster.errors import VoclusterError
 from vocluster.sources.adql import count_query
@@ -57,11 +63,9 @@ def _first_line(text: str) -> str:
 
 
 def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, DALQueryError):
-        return False
     if isinstance(exc, DALServiceError):
         return (exc.code or 0) in RETRY_HTTP_CODES
-    return isinstance(exc, requests.RequestException)
+    return isinstance(exc, requests.RequestException)  # other DAL errors: the server said no
 
 
 class TapClient:
@@ -86,7 +90,7 @@ class TapClient:
         for attempt in range(1, self.settings.retries + 2):
             try:
                 return call()
-            except (DALServiceError, requests.RequestException) as exc:
+            except (DALAccessError, requests.RequestException) as exc:
                 detail = _first_line(getattr(exc, "reason", None) or exc)
                 if isinstance(exc, DALQueryError):
                     raise TapError(f"{self.url} rejected the {what}: {detail}") from exc
@@ -100,14 +104,16 @@ class TapClient:
                 delay *= 2
         raise AssertionError("unreachable")
 
-    def count(self, query: str) -> int:
-        """Rows the query would return (the count query of its FROM/WHERE)."""
-        result = self._with_retries("row count", lambda: self.service.run_sync(count_query(query)))
+    def count(self, query: str) -> int | None:
+        """Rows the query would return (None where the query cannot be counted)."""
+        counting = count_query(query)
+        if counting is None:
+            return None
+        result = self._with_retries("row count", lambda: self.service.run_sync(counting))
         table = result.to_table()
         return int(table[table.colnames[0]][0])
 
-    def query(self, query: str, *, refresh: bool = False, max_rows: int | None = None,
-              counted: bool = True) -> Table:
+    def query(self, query: str, *, refresh: bool = False, max_rows: int | None = None) -> Table:
         """The whole result of `query` as a Table, from the cache unless `refresh`."""
         if not refresh:
             cached = self.cache.get_table(self.url, query)
@@ -115,7 +121,7 @@ class TapClient:
                 self.progress(f"using cached result ({len(cached)} rows)")
                 return cached
         limit = max_rows or self.settings.max_rows
-        expected = self.count(query) if counted else None
+        expected = self.count(query)
         if expected is not None and expected > limit:
             raise TruncatedResultError(
                 f"the query matches {expected} rows, over the limit of {limit}; narrow it "
@@ -138,7 +144,9 @@ class TapClient:
         return table
 
     def _run_sync(self, query: str, limit: int) -> Table:
-        result = self.service.run_sync(query, maxrec=limit + 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DALOverflowWarning)
+            result = self.service.run_sync(query, maxrec=limit + 1)
         return self._checked(result, limit)
 
     def _run_async(self, query: str, limit: int) -> Table:
@@ -152,10 +160,12 @@ class TapClient:
                                    f"{self.settings.async_timeout:.0f} s; it was deleted")
                 time.sleep(1.0)
             if job.phase != "COMPLETED":
-                error = _first_line(job.errorsummary.message.content if job.errorsummary
-                                    else job.phase)
-                raise TapError(f"{self.url} async job ended in {job.phase}: {error}")
-            return self._checked(job.fetch_result(), limit)
+                job.raise_if_error()  # DALQueryError carrying the server's own text
+                raise TapError(f"{self.url} async job ended in {job.phase}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DALOverflowWarning)
+                result = job.fetch_result()
+            return self._checked(result, limit)
         finally:
             try:
                 job.delete()
@@ -163,7 +173,7 @@ class TapClient:
                 log.debug("could not delete job %s: %s", job.url, exc)
 
     def _checked(self, result, limit: int) -> Table:
-        table = result.to_table()
+        table = result.to_table()  # (pyvo's overflow warning is replaced by our error)
         if result.query_status == "OVERFLOW" or len(table) > limit:
             raise TruncatedResultError(
                 f"{self.url} flagged the result as truncated (OVERFLOW at {len(table)} rows); "
