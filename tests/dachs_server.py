@@ -67,10 +67,11 @@ _OBSCORE_FIELDS = [
     ("access_estsize", "access_estsize"),
 ]
 
-_OBSCORE_UNSET = ("dataproduct_subtype obs_title obs_creator_did target_class s_fov s_region "
-                  "s_resolution t_min t_max t_resolution em_res_power o_ucd pol_states "
-                  "facility_name s_xel1 s_xel2 t_xel em_xel pol_xel s_pixel_scale em_ucd "
-                  "preview source_table").split()
+_OBSCORE_UNSET = (  # obscore columns the test rows leave null
+    "dataproduct_subtype", "obs_title", "obs_creator_did", "target_class", "s_fov", "s_region",
+    "s_resolution", "t_min", "t_max", "t_resolution", "em_res_power", "o_ucd", "pol_states",
+    "facility_name", "s_xel1", "s_xel2", "t_xel", "em_xel", "pol_xel", "s_pixel_scale",
+    "em_ucd", "preview", "source_table")
 
 
 def free_port() -> int:
@@ -182,7 +183,8 @@ def start_dachs(work: Path, image_base_url: str, image_files: list[str]) -> Dach
     settings = work / "gavo.rc"
     settings.write_text(f"[web]\nbindAddress: 127.0.0.1\nserverPort: {port}\n"
                         f"serverURL: http://127.0.0.1:{port}\n"
-                        "[async]\ndefaultMAXREC: 3000\nhardMAXREC: 3000\n")  # < rows loaded: overflow
+                        # a hard MAXREC below the rows loaded, to provoke OVERFLOW
+                        "[async]\ndefaultMAXREC: 3000\nhardMAXREC: 3000\n")
     env = {**os.environ, "GAVOSETTINGS": str(settings)}
     subprocess.run(["dachs", "serve", "stop"], env=env, capture_output=True, check=False)
 

@@ -216,7 +216,7 @@ def test_published_catalogue_over_tap(config, tap_server):
     extra = resolver.lookup("UBC 1234")  # only the remote catalogue knows it
     assert extra.pmra == pytest.approx(EXTRA_CLUSTER["pmra"])
     assert resolver.lookup("Pleiades").name == "Melotte 22"  # built-in aliases first
-    with pytest.raises(InputError, match="did you mean.*UBC_1234"):
+    with pytest.raises(InputError, match=r"did you mean.*UBC_1234"):
         resolver.lookup("UBC 1243")
     nearest, separation = resolver.nearest(132.8, 11.7)
     assert nearest.name == "NGC_2682" and separation < 0.5

@@ -74,7 +74,7 @@ def lookup_cluster(name: str, clusters: tuple[KnownCluster, ...] | None = None) 
 
 def suggestions(name: str, clusters: tuple[KnownCluster, ...]) -> str:
     """'; did you mean X, Y?' for the closest names, or ''."""
-    labels = {normalise_name(lbl): lbl for c in clusters for lbl in (c.name, *c.aliases)}
+    labels = {normalise_name(lbl): lbl for c in clusters for lbl in (*c.aliases, c.name)}
     close = difflib.get_close_matches(normalise_name(name), list(labels), n=3, cutoff=0.5)
     return f"; did you mean {', '.join(labels[c] for c in close)}?" if close else ""
 

@@ -23,7 +23,7 @@ from vocluster.errors import InputError
 from vocluster.sources.adql import catalogue_query
 from vocluster.sources.cache import QueryCache
 from vocluster.sources.services import CATALOGUE_REFERENCES, Config, load_config
-from vocluster.sources.tap import TapClient
+from vocluster.sources.tap import TapClient, TapError
 
 
 def fetch_catalogue(name: str | None = None, *, config: Config | None = None,
@@ -79,7 +79,12 @@ class ClusterResolver:
         except InputError:
             if self.offline:
                 raise
-        remote = self.remote()
+        try:
+            remote = self.remote()
+        except TapError as exc:
+            raise InputError(f"unknown cluster {name!r} in the built-in table"
+                             f"{suggestions(name, known_clusters())}; the catalogue could not "
+                             f"be fetched ({exc}); --offline skips it") from exc
         try:
             return lookup_cluster(name, remote)
         except InputError:
