@@ -238,6 +238,50 @@ def cmd_images(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from vocluster.pipeline import MembershipOptions
+    from vocluster.service.daemon import SampDaemon
+    from vocluster.service.http import ServiceHTTPServer
+    from vocluster.service.tasks import ServiceSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = ServiceSettings(
+        results_dir=Path(args.results_dir), allow_remote_urls=args.allow_remote_urls,
+        max_table_bytes=int(args.max_table_mb * 1024**2),
+        options=MembershipOptions(method=args.method, threshold=args.threshold, seed=args.seed),
+        config=_config(args), offline_catalogue=not args.online_catalogue)
+    http_server = None
+    if args.http:
+        host, _, port = args.http.rpartition(":")
+        try:
+            http_server = ServiceHTTPServer((host or "127.0.0.1", int(port)), settings)
+        except (OSError, ValueError) as exc:
+            raise VoclusterError(f"cannot serve HTTP on {args.http}: {exc}") from exc
+        http_server.start()
+        print(f"cone search: {http_server.base_url}/scs?RA=..&DEC=..&SR=..", flush=True)
+    daemon = SampDaemon(settings, workers=args.workers, queue_size=args.queue_size,
+                        point_at=args.point_at, point_at_radius=args.point_at_radius,
+                        url_for=http_server.url_for if http_server else None)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print("vocluster serve: waiting for a SAMP hub (Ctrl-C stops)", flush=True)
+    try:
+        daemon.serve_forever()
+    except KeyboardInterrupt:
+        print("stopping: finishing running jobs, unregistering", flush=True)
+    finally:
+        daemon.stop()
+        if http_server:
+            http_server.shutdown()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from vocluster.pipeline import MembershipOptions, find_members
     from vocluster.sources.synthetic import make_cone, preset
@@ -304,6 +348,27 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("-o", "--output", help="write the image list as a table")
     images.add_argument("--overwrite", action="store_true")
     images.set_defaults(handler=cmd_images)
+    serve = sub.add_parser("serve", help="SAMP daemon (and optional cone-search service)")
+    serve.add_argument("--http", metavar="HOST:PORT",
+                       help="also serve results and Simple Cone Search, e.g. 127.0.0.1:8765")
+    serve.add_argument("--results-dir", default="vocluster_results", help="where results go")
+    serve.add_argument("--workers", type=int, default=1, help="jobs run at once")
+    serve.add_argument("--queue-size", type=int, default=8, help="jobs running or waiting")
+    serve.add_argument("--allow-remote-urls", action="store_true",
+                       help="fetch table URLs from hosts other than loopback")
+    serve.add_argument("--max-table-mb", type=float, default=200, help="size limit of tables")
+    serve.add_argument("--point-at", action="store_true",
+                       help="run membership when a peer sends coord.pointAt.sky near a cluster")
+    serve.add_argument("--point-at-radius", type=float, default=1.0,
+                       help="how near (deg) a click must be to a known cluster")
+    serve.add_argument("--online-catalogue", action="store_true",
+                       help="nearest-cluster lookups use the published catalogue over TAP")
+    serve.add_argument("--method", default="auto", choices=["auto", *METHODS])
+    serve.add_argument("--threshold", type=float, default=0.5)
+    serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument("--tap-url", help="Gaia TAP service for cones")
+    serve.add_argument("--mirror", help="Gaia table/column mapping")
+    serve.set_defaults(handler=cmd_serve)
     cache = sub.add_parser("cache", help="list or clear the query/download cache")
     cache.add_argument("action", choices=["list", "clear"])
     cache.add_argument("--older-than-days", type=float, help="clear only older entries")

@@ -1,0 +1,293 @@
+"""`vocluster serve` on a real SAMP hub with real peers (STILTS, JSAMP), and its cone search."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from conftest import f1_score, loud_skip
+from dachs_server import free_port
+from pyvo.samp import SAMPHubServer, SAMPIntegratedClient
+
+from vocluster.core.catalogue import lookup_cluster
+from vocluster.sources.synthetic import make_cone
+
+M67 = lookup_cluster("M67")
+
+
+def _hub(lockfile: Path) -> SAMPHubServer:
+    hub = SAMPHubServer(web_profile=False, lockfile=str(lockfile), addr="127.0.0.1")
+    hub.start(wait=False)
+    return hub
+
+
+class Listener:
+    """A plain pyvo SAMP peer that records broadcasts and row selections."""
+
+    def __init__(self):
+        self.tables: queue.Queue = queue.Queue()
+        self.selections: queue.Queue = queue.Queue()
+        self.progress: list[dict] = []
+        self.client = SAMPIntegratedClient(name="listener", addr="127.0.0.1")
+        self.client.connect()
+        self.client.bind_receive_notification("table.load.votable", self._table)
+        self.client.bind_receive_call("table.load.votable", self._table_call)
+        self.client.bind_receive_call("table.select.rowList", self._select)
+        self.client.bind_receive_notification("vocluster.job.progress",
+                                              self._progress)
+
+    def _progress(self, private_key, sender, mtype, params, extra):
+        self.progress.append(params)
+
+    def _table(self, private_key, sender, mtype, params, extra):
+        self.tables.put(params)
+
+    def _table_call(self, private_key, sender, msg_id, mtype, params, extra):
+        self.tables.put(params)
+        self.client.reply(msg_id, {"samp.status": "samp.ok", "samp.result": {}})
+
+    def _select(self, private_key, sender, msg_id, mtype, params, extra):
+        self.selections.put(params)
+        self.client.reply(msg_id, {"samp.status": "samp.ok", "samp.result": {}})
+
+    def vocluster_id(self, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for client in self.client.get_registered_clients():
+                if self.client.get_metadata(client).get("samp.name") == "vocluster":
+                    return client
+            time.sleep(0.2)
+        raise AssertionError("vocluster did not register with the hub")
+
+    def call(self, mtype: str, params: dict, timeout: int = 120) -> dict:
+        return self.client.call_and_wait(self.vocluster_id(), {"samp.mtype": mtype,
+                                                               "samp.params": params},
+                                         str(timeout))
+
+    def next_table(self, timeout: float = 120) -> tuple[dict, Table]:
+        """The next result vocluster broadcast (other peers' broadcasts are skipped)."""
+        while True:
+            params = self.tables.get(timeout=timeout)
+            if params.get("name", "").endswith("[members]"):
+                break
+        return params, Table.read(params["url"].removeprefix("file://"), format="votable")
+
+    def close(self):
+        self.client.disconnect()
+
+
+@pytest.fixture(scope="module")
+def samp_env(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("samp")
+    lockfile = folder / "samp.lock"
+    os.environ["SAMP_HUB"] = f"std-lockurl:{lockfile.as_uri()}"
+    hub = _hub(lockfile)
+    yield folder, lockfile, hub
+    hub.stop()
+    os.environ.pop("SAMP_HUB", None)
+
+
+def _start_daemon(folder: Path, tap_url: str, *extra: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "vocluster.cli.main", "serve", "--results-dir",
+           str(folder / "results"), "--http", f"127.0.0.1:{port}", "--tap-url", tap_url,
+           "--max-table-mb", "2", "--point-at", *extra]
+    log = (folder / "daemon.log").open("a")
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()), port
+
+
+@pytest.fixture(scope="module")
+def daemon(samp_env, tap_server):
+    folder, _, _ = samp_env
+    process, port = _start_daemon(folder, tap_server.url)
+    yield process, port
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+
+
+@pytest.fixture
+def listener(samp_env, daemon):
+    peer = Listener()
+    peer.vocluster_id()
+    yield peer
+    peer.close()
+
+
+@pytest.fixture(scope="module")
+def cone_file(tmp_path_factory):
+    cone = make_cone("NGC 2682", seed=21, n_stars=3000)
+    truth = np.asarray(cone["true_member"])
+    cone.remove_column("true_member")
+    path = tmp_path_factory.mktemp("tables") / "m67 cone.vot"
+    cone.write(path, format="votable")
+    return path, truth
+
+
+def _need(tool: str, package: str) -> None:
+    if shutil.which(tool) is None:
+        loud_skip(package, "apt-get install jsamp stilts topcat xvfb")
+
+
+def test_stilts_sends_a_table_and_members_come_back(listener, cone_file):
+    _need("stilts", "STILTS")
+    path, truth = cone_file
+    sent = subprocess.run(["stilts", "tpipe", f"in={path}", "omode=samp"],
+                          capture_output=True, text=True, timeout=180, env=os.environ.copy())
+    assert sent.returncode == 0, sent.stderr
+    params, result = listener.next_table()
+    assert params["name"].endswith("[members]")
+    assert {"member_prob", "is_member", "group_id"} <= set(result.colnames)
+    assert result["member_prob"].meta["ucd"] == "stat.probability"
+    assert f1_score(np.asarray(result["is_member"]), truth) > 0.9
+
+
+def test_call_is_answered_with_summary_and_members_selected(listener, cone_file):
+    path, _ = cone_file
+    reply = listener.call("table.load.votable", {"url": path.as_uri(), "table-id": "t-42",
+                                                 "name": "my cone"})
+    assert reply["samp.status"] == "samp.ok", reply
+    assert "members" in reply["samp.result"]["summary"]
+    selection = listener.selections.get(timeout=60)
+    assert selection["table-id"] == "t-42"
+    rows = np.array([int(r) for r in selection["row-list"]])
+    _, result = listener.next_table()
+    assert np.array_equal(rows, np.flatnonzero(np.asarray(result["is_member"])))
+    assert any(p.get("message") == "done" for p in listener.progress)
+
+
+def _error_text(reply: dict) -> str:
+    assert reply["samp.status"] == "samp.error", reply
+    return reply["samp.error"]["samp.errortxt"]
+
+
+def test_bad_input_gets_samp_error_and_the_daemon_keeps_serving(listener, tmp_path, samp_env):
+    folder, _, _ = samp_env
+    bad = tmp_path / "bad.vot"
+    bad.write_text("<VOTABLE><RESOURCE><TABLE><FIELD name='x' datatype='double'/>"
+                   "<DATA><TABLEDATA><TR><TD>oops")
+    nocols = tmp_path / "nocols.vot"
+    Table({"x": np.arange(50.0)}).write(nocols, format="votable")
+    empty = tmp_path / "empty.vot"
+    Table({"pmra": [], "pmdec": [], "parallax": []}).write(empty, format="votable")
+    big = tmp_path / "big.vot"
+    Table({"x": np.zeros(400_000)}).write(big, format="votable", tabledata_format="binary2")
+    http_404 = f"http://127.0.0.1:{free_port()}/nothing.vot"
+    cases = {
+        bad.as_uri(): "malformed votable",
+        nocols.as_uri(): "missing required column",
+        empty.as_uri(): "empty",
+        big.as_uri(): "size limit",
+        http_404: "cannot fetch",
+        "http://example.org/t.vot": "non-loopback",
+        "ftp://127.0.0.1/t.vot": "only file:",
+    }
+    for url, expected in cases.items():
+        text = _error_text(listener.call("table.load.votable", {"url": url}))
+        assert expected in text, (url, text)
+    text = _error_text(listener.call("vocluster.members", {"url": bad.as_uri(), "colour": "x"}))
+    assert "unknown parameter(s) colour" in text
+    status = listener.call("vocluster.status", {})
+    assert status["samp.status"] == "samp.ok" and int(status["samp.result"]["failed"]) >= 6
+    assert not list((folder / "results").glob(".*"))  # no half-written temporaries
+
+
+def test_jsamp_messagesender_pointat_and_status(listener):
+    _need("jsamp", "JSAMP")
+    sent = subprocess.run(["jsamp", "messagesender", "-mtype", "coord.pointAt.sky",
+                           "-param", "ra", str(M67.ra + 0.01), "-param", "dec", str(M67.dec),
+                           "-targetname", "vocluster", "-mode", "sync"],
+                          capture_output=True, text=True, timeout=180, env=os.environ.copy())
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    params, result = listener.next_table()
+    assert params["name"] == "NGC 2682 [members]"
+    members = np.asarray(result["is_member"])
+    assert members.sum() > 20
+    assert abs(np.median(result["pmra"][members]) - M67.pmra) < 0.5
+    status = subprocess.run(["jsamp", "messagesender", "-mtype", "vocluster.status",
+                             "-targetname", "vocluster", "-mode", "sync"],
+                            capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert "samp.ok" in status.stdout and "version" in status.stdout
+
+
+def test_cone_search_with_pyvo_stilts_and_bad_parameters(daemon, tmp_path):
+    import pyvo
+
+    _, port = daemon
+    url = f"http://127.0.0.1:{port}/scs"
+    result = pyvo.dal.SCSService(url).search(pos=(M67.ra, M67.dec), radius=0.25)
+    table = result.to_table()
+    assert len(table) > 100 and "member_prob" in table.colnames
+    assert table["is_member"].sum() > 20
+    with pytest.raises(pyvo.dal.DALQueryError, match="SR must be"):
+        pyvo.dal.SCSService(url).search(pos=(M67.ra, M67.dec), radius=40)
+    if shutil.which("stilts"):
+        out = tmp_path / "cone.vot"
+        done = subprocess.run(["stilts", "cone", f"serviceurl={url}", f"lon={M67.ra}",
+                               f"lat={M67.dec}", "radius=0.25", f"out={out}"],
+                              capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        assert len(Table.read(out)) == len(table)
+
+
+def test_daemon_reconnects_after_hub_restart(samp_env, daemon, listener):
+    _, lockfile, hub = samp_env
+    listener.close()
+    hub.stop()
+    time.sleep(2)
+    new_hub = _hub(lockfile)
+    try:
+        peer = Listener()
+        assert peer.vocluster_id(timeout=60)
+        assert peer.call("vocluster.status", {})["samp.status"] == "samp.ok"
+        peer.close()
+    finally:
+        samp_env[2].stop = new_hub.stop  # the module fixture stops the live hub
+    listener.client = SAMPIntegratedClient(name="listener", addr="127.0.0.1")
+    listener.client.connect()
+
+
+def test_jsamp_hub_round_trip(tmp_path, tap_server, cone_file):
+    _need("jsamp", "JSAMP")
+    _need("stilts", "STILTS")
+    lockfile = tmp_path / "jsamp.lock"
+    env = {**os.environ, "SAMP_HUB": f"std-lockurl:{lockfile.as_uri()}"}
+    hub = subprocess.Popen(["java", "-Djsamp.lockfile=" + str(lockfile), "-classpath",
+                            "/usr/share/java/jsamp.jar", "org.astrogrid.samp.hub.Hub",
+                            "-mode", "no-gui", "-profiles", "std"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon = None
+    try:
+        deadline = time.monotonic() + 60
+        while not lockfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert lockfile.exists(), "JSAMP hub wrote no lockfile"
+        saved = os.environ["SAMP_HUB"]
+        os.environ["SAMP_HUB"] = env["SAMP_HUB"]
+        try:
+            daemon, _ = _start_daemon(tmp_path, tap_server.url)
+            peer = Listener()
+            peer.vocluster_id(timeout=60)
+            path, truth = cone_file
+            sent = subprocess.run(["stilts", "tpipe", f"in={path}", "omode=samp"], env=env,
+                                  capture_output=True, text=True, timeout=180)
+            assert sent.returncode == 0, sent.stderr
+            _, result = peer.next_table()
+            assert f1_score(np.asarray(result["is_member"]), truth) > 0.9
+            peer.close()
+        finally:
+            os.environ["SAMP_HUB"] = saved
+    finally:
+        if daemon is not None:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=60)
+        hub.terminate()
+        hub.wait(timeout=30)

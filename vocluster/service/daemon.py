@@ -1,0 +1,336 @@
+"""`vocluster serve`: a SAMP peer next to TOPCAT and Aladin (pyvo.samp, standard profile).
+
+Calls are answered at once with nothing; the work runs in the job queue and the
+reply (samp.ok with a summary, or samp.error with samp.errortxt) goes back when
+the job ends, so a long run never blocks the hub. Results are broadcast as
+`table.load.votable`, and the members are selected in the sender's own table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pyvo.samp import SAMPIntegratedClient
+
+from vocluster import __version__
+from vocluster.errors import VoclusterError
+from vocluster.pipeline import find_members
+from vocluster.service.jobs import JobQueue, QueueFullError
+from vocluster.service.tasks import (
+    ServiceSettings,
+    cone_members,
+    member_rows,
+    options_with,
+    read_url_table,
+    resolver,
+    summary_text,
+    write_result,
+)
+
+log = logging.getLogger("vocluster.samp")
+
+MEMBER_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
+                 "ra", "dec", "radius"}
+CONE_PARAMS = {"ra", "dec", "radius", "method", "threshold", "seed", "target"}
+TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
+MTYPES = ("table.load.votable", "table.load.fits", "coord.pointAt.sky", "vocluster.members",
+          "vocluster.cone", "vocluster.status")
+DOC_URL = "https://github.com/vocluster/vocluster#samp"
+
+
+class SampDaemon:
+    """Registers with the hub, turns messages into jobs, keeps serving through bad input."""
+
+    def __init__(self, settings: ServiceSettings, *, workers: int = 1, queue_size: int = 8,
+                 point_at: bool = False, point_at_radius: float = 1.0,
+                 url_for: Callable[[Path], str] | None = None, select_retries: int = 10):
+        self.settings = settings
+        self.jobs = JobQueue(workers, queue_size)
+        self.point_at = point_at
+        self.point_at_radius = point_at_radius
+        self.url_for = url_for or (lambda path: path.resolve().as_uri())
+        self.select_retries = select_retries
+        self.client: SAMPIntegratedClient | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    # -- connection -------------------------------------------------------------------
+    def _new_client(self) -> SAMPIntegratedClient:
+        client = SAMPIntegratedClient(
+            name="vocluster", description="Open-cluster membership and cluster classification",
+            metadata={"samp.name": "vocluster", "samp.documentation.url": DOC_URL,
+                      "samp.description.text": "Finds open-cluster members in Gaia tables "
+                                               "and sends them back with probabilities.",
+                      "samp.icon.url": "https://www.ivoa.net/icons/ivoa_logo_small.png",
+                      "author.name": "vocluster developers", "vocluster.version": __version__},
+            addr="127.0.0.1")
+        return client
+
+    def _subscribe(self, client: SAMPIntegratedClient) -> None:
+        """Bind calls and notifications (a notification has no msg-id to reply to)."""
+        handlers = {"table.load.votable": self._on_table, "table.load.fits": self._on_table,
+                    "coord.pointAt.sky": self._on_point_at, "vocluster.members": self._on_members,
+                    "vocluster.cone": self._on_cone, "vocluster.status": self._on_status}
+        for mtype, handler in handlers.items():
+            client.bind_receive_call(mtype, handler)
+            client.bind_receive_notification(
+                mtype, lambda key, sender, mt, params, extra, handler=handler:
+                handler(key, sender, None, mt, params, extra))
+
+    def connect(self) -> bool:
+        """Register with the running hub (SAMP_HUB / lockfile rules); False if none."""
+        client = self._new_client()
+        try:
+            client.connect()
+            self._subscribe(client)
+        except Exception as exc:  # no hub, stale lockfile, refused connection
+            log.debug("no hub: %s", exc)
+            return False
+        with self._lock:
+            self.client = client
+        log.info("registered with the SAMP hub as %s", client.get_public_id())
+        return True
+
+    def _hub_alive(self) -> bool:
+        client = self.client
+        if client is None:
+            return False
+        try:
+            client.ping()
+            return True
+        except Exception:
+            return False
+
+    def serve_forever(self, check_every: float = 1.0, max_backoff: float = 30.0) -> None:
+        """Stay registered: reconnect with back-off whenever the hub goes away."""
+        backoff = check_every
+        while not self._stop.is_set():
+            if self._hub_alive():
+                backoff = check_every
+                self._stop.wait(check_every)
+                continue
+            self._drop_client()
+            if self.connect():
+                backoff = check_every
+                continue
+            log.info("no SAMP hub; retrying in %.0f s", backoff)
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
+
+    def _drop_client(self) -> None:
+        with self._lock:
+            client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            client.disconnect()
+        except Exception:  # the hub is already gone: just stop our own XML-RPC server
+            with contextlib.suppress(Exception):
+                client.client.stop()
+
+    def stop(self, cancel_jobs: bool = False) -> None:
+        """Finish (or cancel) jobs, then unregister: leaves no half-written files."""
+        self._stop.set()
+        self.jobs.shutdown(cancel=cancel_jobs)
+        self._drop_client()
+
+    # -- replies and broadcasts ---------------------------------------------------------
+    def _reply(self, msg_id: str | None, result: dict | None = None,
+               error: BaseException | None = None) -> None:
+        if msg_id is None or self.client is None:
+            return
+        if error is None:
+            response = {"samp.status": "samp.ok", "samp.result": result or {}}
+        else:
+            text = str(error) if isinstance(error, VoclusterError) else \
+                f"{type(error).__name__}: {error}"
+            response = {"samp.status": "samp.error",
+                        "samp.error": {"samp.errortxt": " ".join(text.split())}}
+        try:
+            self.client.reply(msg_id, response)
+        except Exception:
+            log.exception("reply to %s failed", msg_id)
+
+    def _progress(self, job_id: str, text: str) -> None:
+        log.info("%s: %s", job_id, text)
+        client = self.client
+        if client is None:
+            return
+        try:
+            client.notify_all({"samp.mtype": "vocluster.job.progress",
+                               "samp.params": {"job-id": job_id, "message": text}})
+        except Exception:
+            log.debug("progress notification failed", exc_info=True)
+
+    def _broadcast_table(self, path: Path, name: str) -> str:
+        url = self.url_for(path)
+        table_id = f"vocluster:{path.name}"
+        if self.client is not None:
+            self.client.notify_all({"samp.mtype": "table.load.votable",
+                                    "samp.params": {"url": url, "table-id": table_id,
+                                                    "name": name}})
+        return url
+
+    def _select_rows(self, sender: str, table_id: str, url: str, rows: list[int]) -> bool:
+        """table.select.rowList in the sender's table; retried while it is still loading."""
+        message = {"samp.mtype": "table.select.rowList",
+                   "samp.params": {"table-id": table_id, "url": url,
+                                   "row-list": [str(r) for r in rows]}}
+        for attempt in range(self.select_retries):
+            client = self.client
+            if client is None:
+                return False
+            try:
+                reply = client.call_and_wait(sender, message, "10")
+                if reply.get("samp.status") != "samp.error":
+                    return True
+            except Exception as exc:
+                log.debug("select attempt %d failed: %s", attempt + 1, exc)
+            time.sleep(0.5)
+        return False
+
+    # -- message handlers (run on the SAMP thread: validate, queue, return) ----------------
+    def _accept(self, msg_id: str | None, description: str,
+                work: Callable[[str], dict]) -> None:
+        def done(job_id: str, result: object, error: BaseException | None) -> None:
+            if error is not None:
+                log.warning("%s failed: %s", job_id, error)
+            self._reply(msg_id, result if isinstance(result, dict) else None, error)
+
+        try:
+            self.jobs.submit(description, work, done)
+        except QueueFullError as exc:
+            self._reply(msg_id, error=exc)
+
+    @staticmethod
+    def _check_params(params: dict, allowed: set[str], mtype: str) -> None:
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise VoclusterError(f"{mtype}: unknown parameter(s) {', '.join(unknown)}; "
+                                 f"accepted: {', '.join(sorted(allowed))}")
+
+    def _guarded(self, msg_id, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception as exc:  # bad parameters: answer now, keep serving
+            self._reply(msg_id, error=exc)
+
+    def _on_table(self, private_key, sender_id, msg_id, mtype, params, extra=None):
+        def start() -> None:
+            fmt = "fits" if mtype == "table.load.fits" else "votable"
+            url = params.get("url")
+            if not url:
+                raise VoclusterError(f"{mtype}: no url parameter")
+            name = params.get("name") or unquote(Path(urlparse(url).path).name) or "table"
+
+            def work(job_id: str) -> dict:
+                self._progress(job_id, f"fetching {name}")
+                table = read_url_table(url, fmt, self.settings)
+                self._progress(job_id, f"finding members in {len(table)} rows")
+                result = find_members(table, self.settings.options)
+                path = write_result(result.table, self.settings, f"{name}_members")
+                out_url = self._broadcast_table(path, f"{name} [members]")
+                rows = member_rows(result)
+                selected = False
+                if params.get("table-id"):
+                    selected = self._select_rows(sender_id, params["table-id"], url, rows)
+                self._progress(job_id, "done")
+                return {"summary": summary_text(result), "members": str(len(rows)),
+                        "url": out_url, "selected": "1" if selected else "0"}
+
+            self._accept(msg_id, f"{mtype} {name}", work)
+
+        self._guarded(msg_id, start)
+
+    def _on_members(self, private_key, sender_id, msg_id, mtype, params, extra=None):
+        def start() -> None:
+            self._check_params(params, MEMBER_PARAMS, mtype)
+            options = options_with(self.settings, params)
+            if "url" in params:
+                fmt = params.get("format", "votable")
+                if fmt not in ("votable", "fits"):
+                    raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
+                source = params["url"]
+
+                def load(job_id: str):
+                    return read_url_table(source, fmt, self.settings)
+            elif "target" in params or {"ra", "dec"} <= set(params):
+                source = params.get("target") or f"cone {params['ra']},{params['dec']}"
+                return self._start_cone(msg_id, params, options, source)
+            else:
+                raise VoclusterError(f"{mtype}: give url, target, or ra and dec")
+
+            def work(job_id: str) -> dict:
+                table = load(job_id)
+                result = find_members(table, options)
+                return self._finish(job_id, result, params.get("name") or Path(source).stem)
+
+            self._accept(msg_id, f"{mtype} {source}", work)
+
+        self._guarded(msg_id, start)
+
+    def _on_cone(self, private_key, sender_id, msg_id, mtype, params, extra=None):
+        def start() -> None:
+            self._check_params(params, CONE_PARAMS, mtype)
+            for key in ("ra", "dec"):
+                if key not in params:
+                    raise VoclusterError(f"{mtype}: missing parameter {key}")
+            self._start_cone(msg_id, params, options_with(self.settings, params),
+                             f"cone {params['ra']},{params['dec']}")
+
+        self._guarded(msg_id, start)
+
+    def _start_cone(self, msg_id, params: dict, options, label: str) -> None:
+        try:
+            if options.target is not None and "ra" not in params:
+                ra, dec = options.target.ra, options.target.dec
+                radius = float(params.get("radius", 1.5 * options.target.r50))
+            else:
+                ra, dec = float(params["ra"]), float(params["dec"])
+                radius = float(params.get("radius", 0.5))
+        except (TypeError, ValueError) as exc:
+            raise VoclusterError(f"bad ra/dec/radius: {exc}") from exc
+
+        def work(job_id: str) -> dict:
+            self._progress(job_id, f"fetching the Gaia cone {ra:.4f} {dec:.4f} r={radius:.3f}")
+            result = cone_members(ra, dec, radius, self.settings, options)
+            return self._finish(job_id, result, label)
+
+        self._accept(msg_id, label, work)
+
+    def _finish(self, job_id: str, result, name: str) -> dict:
+        path = write_result(result.table, self.settings, name)
+        url = self._broadcast_table(path, f"{name} [members]")
+        self._progress(job_id, "done")
+        return {"summary": summary_text(result), "members": str(len(member_rows(result))),
+                "url": url}
+
+    def _on_point_at(self, private_key, sender_id, msg_id, mtype, params, extra=None):
+        def start() -> None:
+            if not self.point_at:
+                self._reply(msg_id, {"ignored": "pointAt handling is off (--point-at)"})
+                return
+            ra, dec = float(params["ra"]), float(params["dec"])
+            nearest = resolver(self.settings).nearest(ra, dec, self.point_at_radius)
+            if nearest is None:
+                self._reply(msg_id, {"ignored": f"no known cluster within "
+                                                f"{self.point_at_radius} deg"})
+                return
+            cluster = nearest[0]
+            self._start_cone(msg_id, {"target": cluster.name},
+                             options_with(self.settings, {"target": cluster.name}), cluster.name)
+
+        self._guarded(msg_id, start)
+
+    def _on_status(self, private_key, sender_id, msg_id, mtype, params, extra=None):
+        status = self.jobs.status()
+        self._reply(msg_id, {"version": __version__, "running": str(len(status["running"])),
+                             "finished": str(status["finished"]),
+                             "failed": str(status["failed"]),
+                             "results-dir": str(self.settings.results_dir.resolve())})

@@ -1,0 +1,110 @@
+"""The work behind every service request: fetch or read a table, find members, write it."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+from astropy.utils.exceptions import AstropyWarning
+
+from vocluster.errors import InputError
+from vocluster.pipeline import MembershipOptions, MembershipResult, Target, find_members
+from vocluster.service.urls import DEFAULT_MAX_BYTES, fetch_to
+from vocluster.sources.clusters import ClusterResolver
+from vocluster.sources.files import write_table
+from vocluster.sources.gaia import fetch_gaia_cone
+from vocluster.sources.services import Config, load_config
+
+FORMATS = {"votable": "votable", "fits": "fits"}
+
+
+@dataclass
+class ServiceSettings:
+    """What the daemon and the HTTP service were started with."""
+
+    results_dir: Path = field(default_factory=lambda: Path("vocluster_results"))
+    allow_remote_urls: bool = False
+    max_table_bytes: int = DEFAULT_MAX_BYTES
+    max_rows: int = 2_000_000
+    fetch_timeout: float = 30.0
+    options: MembershipOptions = field(default_factory=MembershipOptions)
+    config: Config = field(default_factory=load_config)
+    offline_catalogue: bool = True  # nearest-cluster lookups use the built-in table
+
+
+def safe_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("._") or "table"
+
+
+def read_url_table(url: str, fmt: str, settings: ServiceSettings) -> Table:
+    """A peer's table, fetched under the URL policy and read as the mtype says."""
+    with tempfile.TemporaryDirectory(prefix="vocluster-in-") as tmp:
+        path = fetch_to(url, Path(tmp) / "table", allow_remote=settings.allow_remote_urls,
+                        max_bytes=settings.max_table_bytes, timeout=settings.fetch_timeout)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AstropyWarning)
+                table = Table.read(path, format=FORMATS[fmt])
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"malformed {fmt} table from {url}: {reason}") from exc
+    if len(table) > settings.max_rows:
+        raise InputError(f"table has {len(table)} rows, over the limit of {settings.max_rows}")
+    return table
+
+
+def options_with(settings: ServiceSettings, params: dict[str, str]) -> MembershipOptions:
+    """Daemon defaults overridden by message parameters (already checked by name)."""
+    options = settings.options
+    changes: dict[str, object] = {}
+    try:
+        if "method" in params:
+            changes["method"] = str(params["method"])
+        if "threshold" in params:
+            changes["threshold"] = float(params["threshold"])
+        if "seed" in params:
+            changes["seed"] = int(params["seed"])
+    except ValueError as exc:
+        raise InputError(f"bad parameter value: {exc}") from exc
+    if "target" in params:
+        changes["target"] = Target.from_known(resolver(settings).lookup(str(params["target"])))
+    return replace(options, **changes)
+
+
+def resolver(settings: ServiceSettings) -> ClusterResolver:
+    return ClusterResolver(settings.config, offline=settings.offline_catalogue)
+
+
+def cone_members(ra: float, dec: float, radius: float, settings: ServiceSettings,
+                 options: MembershipOptions | None = None) -> MembershipResult:
+    """The Gaia cone over TAP with members of the nearest known cluster inside it."""
+    options = options or settings.options
+    cone = fetch_gaia_cone(ra, dec, radius, config=settings.config, max_rows=settings.max_rows)
+    if options.target is None:
+        nearest = resolver(settings).nearest(ra, dec, max_separation=radius)
+        if nearest is not None:
+            options = replace(options, target=Target.from_known(nearest[0]))
+    return find_members(cone, options)
+
+
+def write_result(table: Table, settings: ServiceSettings, stem: str) -> Path:
+    """Atomically write a result VOTable with a unique, readable name."""
+    settings.results_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{safe_stem(stem)}-{time.strftime('%Y%m%dT%H%M%S')}-{time.monotonic_ns() % 10**6}.vot"
+    return write_table(table, settings.results_dir / name)
+
+
+def member_rows(result: MembershipResult) -> list[int]:
+    return [int(i) for i in np.flatnonzero(np.asarray(result.table["is_member"].filled(False)))]
+
+
+def summary_text(result: MembershipResult) -> str:
+    s = result.summary
+    return (f"{s.n_members} members; pmra {s.pmra:.3f} pmdec {s.pmdec:.3f} mas/yr, "
+            f"parallax {s.parallax:.3f} mas" if s.n_members else "no members found")

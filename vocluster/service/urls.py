@@ -1,0 +1,73 @@
+"""Fetching table URLs that peers send: loopback and file: only unless allowed, size-capped."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import requests
+
+from vocluster.errors import InputError
+
+DEFAULT_MAX_BYTES = 200 * 1024**2
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def check_url(url: str, allow_remote: bool = False) -> str:
+    """The URL if policy allows it; otherwise an InputError that says why."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise InputError(f"file URL on another host refused: {url}")
+        return url
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InputError(f"bad table URL {url!r}: only file:, http: and https: are accepted")
+    if not allow_remote and not _is_loopback(parsed.hostname):
+        raise InputError(f"table URL on a non-loopback host refused: {url} "
+                         "(start the daemon with --allow-remote-urls to allow it)")
+    return url
+
+
+def fetch_to(url: str, destination: Path, *, allow_remote: bool = False,
+             max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0) -> Path:
+    """Copy the URL's content to `destination`, refusing anything over `max_bytes`."""
+    check_url(url, allow_remote)
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        source = Path(unquote(parsed.path))
+        if not source.is_file():
+            raise InputError(f"table file not found: {source}")
+        if source.stat().st_size > max_bytes:
+            raise InputError(f"table is over the size limit ({max_bytes} bytes): {url}")
+        shutil.copyfile(source, destination)
+        return destination
+    try:
+        with requests.get(url, stream=True, timeout=timeout) as reply:
+            if reply.status_code != 200:
+                raise InputError(f"table URL answered HTTP {reply.status_code}: {url}")
+            declared = int(reply.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise InputError(f"table is over the size limit ({max_bytes} bytes): {url}")
+            size = 0
+            with destination.open("wb") as handle:
+                for block in reply.iter_content(1 << 16):
+                    size += len(block)
+                    if size > max_bytes:
+                        raise InputError(f"table is over the size limit ({max_bytes} bytes): "
+                                         f"{url}")
+                    handle.write(block)
+    except requests.Timeout as exc:
+        raise InputError(f"table URL timed out after {timeout:.0f} s: {url}") from exc
+    except requests.RequestException as exc:
+        raise InputError(f"cannot fetch table URL {url}: {type(exc).__name__}") from exc
+    return destination
