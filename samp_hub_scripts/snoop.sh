@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Print every SAMP message on the hub (JSAMP's snooper).
+exec jsamp snooper "$@"
