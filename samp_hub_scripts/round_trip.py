@@ -50,13 +50,16 @@ class _Watcher:
         raise RuntimeError("vocluster serve did not register")
 
     def trip(self, table: Path) -> tuple[float, float, dict]:
+        while not self.events.empty():  # late notifications of the previous trip
+            self.events.get_nowait()
         start = time.perf_counter()
         subprocess.Popen(["stilts", "tpipe", f"in={table}", "omode=samp"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         first_progress = None
         while True:
             stamp, mtype, params = self.events.get(timeout=300)
-            if mtype == "vocluster.job.progress" and first_progress is None:
+            if (mtype == "vocluster.job.progress" and first_progress is None
+                    and params.get("message", "").startswith("fetching")):
                 first_progress = stamp
             if mtype == "table.load.votable" and params.get("name", "").endswith("[members]"):
                 return stamp - start, stamp - (first_progress or start), params

@@ -178,7 +178,15 @@ class SampDaemon:
         return url
 
     def _select_rows(self, sender: str, table_id: str, url: str, rows: list[int]) -> bool:
-        """table.select.rowList in the sender's table; retried while it is still loading."""
+        """table.select.rowList in the sender's table; retried while it is still loading.
+
+        Skipped when the sender does not subscribe to it (STILTS, scripts)."""
+        client = self.client
+        try:
+            if client is None or "table.select.rowList" not in client.get_subscriptions(sender):
+                return False
+        except Exception:  # the sender has gone
+            return False
         message = {"samp.mtype": "table.select.rowList",
                    "samp.params": {"table-id": table_id, "url": url,
                                    "row-list": [str(r) for r in rows]}}
