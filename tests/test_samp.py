@@ -291,3 +291,62 @@ def test_jsamp_hub_round_trip(tmp_path, tap_server, cone_file):
             daemon.wait(timeout=60)
         hub.terminate()
         hub.wait(timeout=30)
+
+
+@pytest.fixture
+def topcat(samp_env, daemon, tmp_path):
+    """TOPCAT itself on a virtual screen, its Java class started directly (stoppable by PID)."""
+    _need("Xvfb", "Xvfb")
+    _need("topcat", "TOPCAT")
+    display = f":{free_port() % 400 + 100}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten",
+                             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "DISPLAY": display}
+    app = subprocess.Popen(["java", "-Xmx1g", "-classpath", "/usr/share/java/starlink-topcat.jar",
+                            "uk.ac.starlink.topcat.Driver"], env=env,
+                           stdout=(tmp_path / "topcat.log").open("w"), stderr=subprocess.STDOUT)
+    try:
+        yield app
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+        xvfb.terminate()
+        xvfb.wait(timeout=30)
+
+
+def _peer_named(peer: Listener, name: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for client in peer.client.get_registered_clients():
+            if peer.client.get_metadata(client).get("samp.name", "").lower() == name:
+                return client
+        time.sleep(0.5)
+    raise AssertionError(f"{name} did not register with the hub")
+
+
+def test_topcat_loads_the_result_and_accepts_the_selection(topcat, listener, cone_file):
+    path, _ = cone_file
+    topcat_id = _peer_named(listener, "topcat")
+    deadline = time.monotonic() + 60  # wait until TOPCAT subscribes to table loads
+    while "table.load.votable" not in listener.client.get_subscriptions(topcat_id):
+        assert time.monotonic() < deadline, "TOPCAT never subscribed to table.load.votable"
+        time.sleep(0.5)
+    reply = listener.call("table.load.votable", {"url": path.as_uri(), "table-id": "cone-7"})
+    assert reply["samp.status"] == "samp.ok", reply
+    params, result = listener.next_table()
+    rows = [str(r) for r in np.flatnonzero(np.asarray(result["is_member"]))]
+    select = {"samp.mtype": "table.select.rowList",
+              "samp.params": {"table-id": params["table-id"], "url": params["url"],
+                              "row-list": rows}}
+    answer: dict = {}
+    for _ in range(40):  # TOPCAT answers an error until the broadcast table has loaded
+        answer = listener.client.call_and_wait(topcat_id, select, "30")
+        if answer.get("samp.status") == "samp.ok":
+            break
+        time.sleep(0.5)
+    assert answer.get("samp.status") == "samp.ok", answer
+    unknown = {"samp.mtype": "table.select.rowList",
+               "samp.params": {"table-id": "never-sent", "url": "file:///never/sent.vot",
+                               "row-list": ["0"]}}
+    assert listener.client.call_and_wait(topcat_id, unknown, "30")["samp.status"] != "samp.ok"
+    assert topcat.poll() is None  # TOPCAT is still running
