@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -100,7 +102,7 @@ def _start_daemon(folder: Path, tap_url: str, *extra: str) -> tuple[subprocess.P
     port = free_port()
     cmd = [sys.executable, "-m", "vocluster.cli.main", "serve", "--results-dir",
            str(folder / "results"), "--http", f"127.0.0.1:{port}", "--tap-url", tap_url,
-           "--max-table-mb", "2", "--point-at", *extra]
+           "--max-table-mb", "2", "--fetch-timeout", "3", "--point-at", *extra]
     log = (folder / "daemon.log").open("a")
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()), port
 
@@ -169,8 +171,20 @@ def _error_text(reply: dict) -> str:
     return reply["samp.error"]["samp.errortxt"]
 
 
-def test_bad_input_gets_samp_error_and_the_daemon_keeps_serving(listener, tmp_path, samp_env):
+class _Hanging(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(8)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_bad_input_gets_samp_error_and_the_daemon_keeps_serving(listener, tmp_path, samp_env,
+                                                                 fits_images):
     folder, _, _ = samp_env
+    _, served, _ = fits_images
+    hanging = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hanging)
+    threading.Thread(target=hanging.serve_forever, daemon=True).start()
     bad = tmp_path / "bad.vot"
     bad.write_text("<VOTABLE><RESOURCE><TABLE><FIELD name='x' datatype='double'/>"
                    "<DATA><TABLEDATA><TR><TD>oops")
@@ -180,13 +194,15 @@ def test_bad_input_gets_samp_error_and_the_daemon_keeps_serving(listener, tmp_pa
     Table({"pmra": [], "pmdec": [], "parallax": []}).write(empty, format="votable")
     big = tmp_path / "big.vot"
     Table({"x": np.zeros(400_000)}).write(big, format="votable", tabledata_format="binary2")
-    http_404 = f"http://127.0.0.1:{free_port()}/nothing.vot"
+    refused = f"http://127.0.0.1:{free_port()}/nothing.vot"
     cases = {
+        f"{served}/nothing.vot": "HTTP 404",
+        f"http://127.0.0.1:{hanging.server_address[1]}/slow.vot": "timed out",
         bad.as_uri(): "malformed votable",
         nocols.as_uri(): "missing required column",
         empty.as_uri(): "empty",
         big.as_uri(): "size limit",
-        http_404: "cannot fetch",
+        refused: "cannot fetch",
         "http://example.org/t.vot": "non-loopback",
         "ftp://127.0.0.1/t.vot": "only file:",
     }
@@ -197,6 +213,7 @@ def test_bad_input_gets_samp_error_and_the_daemon_keeps_serving(listener, tmp_pa
     assert "unknown parameter(s) colour" in text
     status = listener.call("vocluster.status", {})
     assert status["samp.status"] == "samp.ok" and int(status["samp.result"]["failed"]) >= 6
+    hanging.shutdown()
     assert not list((folder / "results").glob(".*"))  # no half-written temporaries
 
 

@@ -250,7 +250,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = ServiceSettings(
         results_dir=Path(args.results_dir), allow_remote_urls=args.allow_remote_urls,
-        max_table_bytes=int(args.max_table_mb * 1024**2),
+        max_table_bytes=int(args.max_table_mb * 1024**2), fetch_timeout=args.fetch_timeout,
         options=MembershipOptions(method=args.method, threshold=args.threshold, seed=args.seed),
         config=_config(args), offline_catalogue=not args.online_catalogue)
     http_server = None
@@ -357,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote-urls", action="store_true",
                        help="fetch table URLs from hosts other than loopback")
     serve.add_argument("--max-table-mb", type=float, default=200, help="size limit of tables")
+    serve.add_argument("--fetch-timeout", type=float, default=30,
+                       help="seconds to wait for a table URL")
     serve.add_argument("--point-at", action="store_true",
                        help="run membership when a peer sends coord.pointAt.sky near a cluster")
     serve.add_argument("--point-at-radius", type=float, default=1.0,
