@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +91,26 @@ class Listener:
 @pytest.fixture(scope="module")
 def samp_env(tmp_path_factory):
     folder = tmp_path_factory.mktemp("samp")
-    lockfile = folder / "samp.lock"
-    os.environ["SAMP_HUB"] = f"std-lockurl:{lockfile.as_uri()}"
-    hub = _hub(lockfile)
-    yield folder, lockfile, hub
-    hub.stop()
+    env = SampEnv(folder, folder / "samp.lock")
+    os.environ["SAMP_HUB"] = f"std-lockurl:{env.lockfile.as_uri()}"
+    env.hub = _hub(env.lockfile)
+    yield env
+    env.hub.stop()
     os.environ.pop("SAMP_HUB", None)
+
+
+@dataclass
+class SampEnv:
+    """The module's hub; `restart_hub` replaces it at the same lockfile."""
+
+    folder: Path
+    lockfile: Path
+    hub: SAMPHubServer | None = None
+
+    def restart_hub(self) -> None:
+        self.hub.stop()
+        time.sleep(2)
+        self.hub = _hub(self.lockfile)
 
 
 def _start_daemon(folder: Path, tap_url: str, *extra: str) -> tuple[subprocess.Popen, int]:
@@ -109,8 +124,7 @@ def _start_daemon(folder: Path, tap_url: str, *extra: str) -> tuple[subprocess.P
 
 @pytest.fixture(scope="module")
 def daemon(samp_env, tap_server):
-    folder, _, _ = samp_env
-    process, port = _start_daemon(folder, tap_server.url)
+    process, port = _start_daemon(samp_env.folder, tap_server.url)
     yield process, port
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
@@ -181,7 +195,7 @@ class _Hanging(http.server.BaseHTTPRequestHandler):
 
 def test_bad_input_gets_samp_error_and_the_daemon_keeps_serving(listener, tmp_path, samp_env,
                                                                  fits_images):
-    folder, _, _ = samp_env
+    folder = samp_env.folder
     _, served, _ = fits_images
     hanging = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hanging)
     threading.Thread(target=hanging.serve_forever, daemon=True).start()
@@ -255,21 +269,14 @@ def test_cone_search_with_pyvo_stilts_and_bad_parameters(daemon, tmp_path):
         assert len(Table.read(out)) == len(table)
 
 
-def test_daemon_reconnects_after_hub_restart(samp_env, daemon, listener):
-    _, lockfile, hub = samp_env
-    listener.close()
-    hub.stop()
-    time.sleep(2)
-    new_hub = _hub(lockfile)
+def test_daemon_reconnects_after_hub_restart(samp_env, daemon):
+    samp_env.restart_hub()
+    peer = Listener()
     try:
-        peer = Listener()
         assert peer.vocluster_id(timeout=60)
         assert peer.call("vocluster.status", {})["samp.status"] == "samp.ok"
-        peer.close()
     finally:
-        samp_env[2].stop = new_hub.stop  # the module fixture stops the live hub
-    listener.client = SAMPIntegratedClient(name="listener", addr="127.0.0.1")
-    listener.client.connect()
+        peer.close()
 
 
 def test_jsamp_hub_round_trip(tmp_path, tap_server, cone_file):

@@ -32,6 +32,7 @@ from vocluster.service.tasks import (
     summary_text,
     write_result,
 )
+from vocluster.sources.gaia import DEFAULT_RADIUS_FACTOR
 
 log = logging.getLogger("vocluster.samp")
 
@@ -231,28 +232,10 @@ class SampDaemon:
 
     def _on_table(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
-            fmt = "fits" if mtype == "table.load.fits" else "votable"
-            url = params.get("url")
-            if not url:
+            if not params.get("url"):
                 raise VoclusterError(f"{mtype}: no url parameter")
-            name = params.get("name") or unquote(Path(urlparse(url).path).name) or "table"
-
-            def work(job_id: str) -> dict:
-                self._progress(job_id, f"fetching {name}")
-                table = read_url_table(url, fmt, self.settings)
-                self._progress(job_id, f"finding members in {len(table)} rows")
-                result = find_members(table, self.settings.options)
-                path = write_result(result.table, self.settings, f"{name}_members")
-                out_url = self._broadcast_table(path, f"{name} [members]")
-                rows = member_rows(result)
-                selected = False
-                if params.get("table-id"):
-                    selected = self._select_rows(sender_id, params["table-id"], url, rows)
-                self._progress(job_id, "done")
-                return {"summary": summary_text(result), "members": str(len(rows)),
-                        "url": out_url, "selected": "1" if selected else "0"}
-
-            self._accept(msg_id, f"{mtype} {name}", work)
+            fmt = "fits" if mtype == "table.load.fits" else "votable"
+            self._start_url_job(msg_id, sender_id, params, fmt, self.settings.options)
 
         self._guarded(msg_id, start)
 
@@ -264,24 +247,33 @@ class SampDaemon:
                 fmt = params.get("format", "votable")
                 if fmt not in ("votable", "fits"):
                     raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
-                source = params["url"]
-
-                def load(job_id: str):
-                    return read_url_table(source, fmt, self.settings)
+                self._start_url_job(msg_id, sender_id, params, fmt, options)
             elif "target" in params or {"ra", "dec"} <= set(params):
                 source = params.get("target") or f"cone {params['ra']},{params['dec']}"
-                return self._start_cone(msg_id, params, options, source)
+                self._start_cone(msg_id, params, options, source)
             else:
                 raise VoclusterError(f"{mtype}: give url, target, or ra and dec")
 
-            def work(job_id: str) -> dict:
-                table = load(job_id)
-                result = find_members(table, options)
-                return self._finish(job_id, result, params.get("name") or Path(source).stem)
-
-            self._accept(msg_id, f"{mtype} {source}", work)
-
         self._guarded(msg_id, start)
+
+    def _start_url_job(self, msg_id, sender_id: str, params: dict, fmt: str, options) -> None:
+        """A peer's table by URL: members, broadcast, and the selection in the sender's table."""
+        url = params["url"]
+        name = params.get("name") or unquote(Path(urlparse(url).path).name) or "table"
+
+        def work(job_id: str) -> dict:
+            self._progress(job_id, f"fetching {name}")
+            table = read_url_table(url, fmt, self.settings)
+            self._progress(job_id, f"finding members in {len(table)} rows")
+            result = find_members(table, options)
+            reply = self._finish(job_id, result, name)
+            if params.get("table-id"):
+                selected = self._select_rows(sender_id, params["table-id"], url,
+                                             member_rows(result))
+                reply["selected"] = "1" if selected else "0"
+            return reply
+
+        self._accept(msg_id, f"table {name}", work)
 
     def _on_cone(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
@@ -298,7 +290,7 @@ class SampDaemon:
         try:
             if options.target is not None and "ra" not in params:
                 ra, dec = options.target.ra, options.target.dec
-                radius = float(params.get("radius", 1.5 * options.target.r50))
+                radius = float(params.get("radius", DEFAULT_RADIUS_FACTOR * options.target.r50))
             else:
                 ra, dec = float(params["ra"]), float(params["dec"])
                 radius = float(params.get("radius", 0.5))

@@ -5,19 +5,17 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
-from astropy.utils.exceptions import AstropyWarning
 
 from vocluster.errors import InputError
 from vocluster.pipeline import MembershipOptions, MembershipResult, Target, find_members
 from vocluster.service.urls import DEFAULT_MAX_BYTES, fetch_to
 from vocluster.sources.clusters import ClusterResolver
-from vocluster.sources.files import write_table
+from vocluster.sources.files import read_table, write_table
 from vocluster.sources.gaia import fetch_gaia_cone
 from vocluster.sources.services import Config, load_config
 
@@ -47,13 +45,7 @@ def read_url_table(url: str, fmt: str, settings: ServiceSettings) -> Table:
     with tempfile.TemporaryDirectory(prefix="vocluster-in-") as tmp:
         path = fetch_to(url, Path(tmp) / "table", allow_remote=settings.allow_remote_urls,
                         max_bytes=settings.max_table_bytes, timeout=settings.fetch_timeout)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", AstropyWarning)
-                table = Table.read(path, format=FORMATS[fmt])
-        except Exception as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(f"malformed {fmt} table from {url}: {reason}") from exc
+        table = read_table(path, FORMATS[fmt], label=url)
     if len(table) > settings.max_rows:
         raise InputError(f"table has {len(table)} rows, over the limit of {settings.max_rows}")
     return table

@@ -8,9 +8,8 @@ import socket
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import requests
-
 from vocluster.errors import InputError
+from vocluster.sources.download import stream_to
 
 DEFAULT_MAX_BYTES = 200 * 1024**2
 
@@ -48,26 +47,7 @@ def fetch_to(url: str, destination: Path, *, allow_remote: bool = False,
         if not source.is_file():
             raise InputError(f"table file not found: {source}")
         if source.stat().st_size > max_bytes:
-            raise InputError(f"table is over the size limit ({max_bytes} bytes): {url}")
+            raise InputError(f"{url} is over the size limit ({max_bytes} bytes)")
         shutil.copyfile(source, destination)
         return destination
-    try:
-        with requests.get(url, stream=True, timeout=timeout) as reply:
-            if reply.status_code != 200:
-                raise InputError(f"table URL answered HTTP {reply.status_code}: {url}")
-            declared = int(reply.headers.get("Content-Length") or 0)
-            if declared > max_bytes:
-                raise InputError(f"table is over the size limit ({max_bytes} bytes): {url}")
-            size = 0
-            with destination.open("wb") as handle:
-                for block in reply.iter_content(1 << 16):
-                    size += len(block)
-                    if size > max_bytes:
-                        raise InputError(f"table is over the size limit ({max_bytes} bytes): "
-                                         f"{url}")
-                    handle.write(block)
-    except requests.Timeout as exc:
-        raise InputError(f"table URL timed out after {timeout:.0f} s: {url}") from exc
-    except requests.RequestException as exc:
-        raise InputError(f"cannot fetch table URL {url}: {type(exc).__name__}") from exc
-    return destination
+    return stream_to(url, destination, max_bytes=max_bytes, timeout=timeout)

@@ -20,6 +20,8 @@ from astropy.table import Table
 from astropy.utils.exceptions import AstropyWarning
 
 from vocluster.atomic import atomic_output
+from vocluster.errors import InputError
+from vocluster.sources.files import read_table
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +101,8 @@ class QueryCache:
         if path is None:
             return None
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", AstropyWarning)
-                return Table.read(path, format="votable")
-        except Exception:  # a checksum-valid but unreadable file: treat as damaged
+            return read_table(path, "votable")
+        except InputError:  # a checksum-valid but unreadable file: treat as damaged
             log.warning("cache entry %s cannot be read; fetching again", path.name)
             self.remove(path, path.with_suffix(".json"))
             return None

@@ -28,19 +28,24 @@ def table_format(path: str | Path) -> str:
     return FORMATS[suffix]
 
 
-def read_table(path: str | Path) -> Table:
-    """Read a table; any failure becomes one line naming the file and the reason."""
+def read_table(path: str | Path, fmt: str | None = None, label: str | None = None) -> Table:
+    """Read a table; any failure becomes one line naming the source and the reason.
+
+    `fmt` overrides the format the suffix implies (a SAMP mtype says it instead);
+    `label` names the source in errors (e.g. the URL a peer sent).
+    """
     path = Path(path)
+    label = label or str(path)
     if not path.exists():
-        raise InputError(f"input file not found: {path}")
-    fmt = table_format(path)
+        raise InputError(f"input file not found: {label}")
+    fmt = fmt or table_format(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
             table = Table.read(path, format=fmt)
     except Exception as exc:  # astropy raises many types for bad files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"cannot read {path} as {fmt}: {reason}") from exc
+        raise InputError(f"cannot read {label}: malformed {fmt} table: {reason}") from exc
     return table
 
 

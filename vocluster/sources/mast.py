@@ -7,14 +7,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pyvo
-import requests
 from astropy.table import Table
 
 from vocluster.errors import InputError
 from vocluster.sources.adql import obscore_image_query
 from vocluster.sources.cache import QueryCache
+from vocluster.sources.download import stream_to
 from vocluster.sources.services import Config, load_config
-from vocluster.sources.tap import TapClient, TapError
+from vocluster.sources.tap import TapClient
 
 #: pivot wavelengths (m) of the HST filters StarcNet-style pipelines use
 HST_PIVOT_M = {
@@ -76,18 +76,7 @@ def download_product(url: str, *, config: Config | None = None, refresh: bool = 
             return cached
 
     def write(tmp: Path) -> None:
-        try:
-            with requests.get(url, stream=True, timeout=timeout or config.tap.timeout) as reply:
-                reply.raise_for_status()
-                size = 0
-                with tmp.open("wb") as handle:
-                    for block in reply.iter_content(1 << 20):
-                        size += len(block)
-                        if size > max_bytes:
-                            raise InputError(f"{url} is larger than {max_bytes} bytes")
-                        handle.write(block)
-        except requests.RequestException as exc:
-            raise TapError(f"download of {url} failed: {exc}") from exc
+        stream_to(url, tmp, max_bytes=max_bytes, timeout=timeout or config.tap.timeout)
 
     return cache.store_file("download", url, url, suffix, write)
 
