@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 
 from vocluster import __version__
+from vocluster.cli.classify_commands import add_commands as add_classification_commands
 from vocluster.core.quality import QualityCuts
 from vocluster.errors import OutputError, VoclusterError
 from vocluster.membership import METHODS
@@ -382,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--method", default="auto", choices=["auto", *METHODS])
     demo.add_argument("--out-dir", default="demo_output", help="where results go")
     demo.set_defaults(handler=cmd_demo)
+    add_classification_commands(sub)
     return parser
 
 

@@ -44,6 +44,10 @@ QUANTITIES: tuple[Quantity, ...] = (
              ("stat.error;pos.parallax.trig", "stat.error;pos.parallax"), u.mas),
     Quantity("ruwe", ("ruwe",), (), None),
     Quantity("phot_g_mean_mag", ("phot_g_mean_mag", "gmag", "g_mag"), ("phot.mag;em.opt",), u.mag),
+    Quantity("x_pix", ("x", "x_image", "xcentroid", "x_pix", "xpix", "xcenter"),
+             ("pos.cartesian.x;instr.det", "pos.cartesian.x"), None),
+    Quantity("y_pix", ("y", "y_image", "ycentroid", "y_pix", "ypix", "ycenter"),
+             ("pos.cartesian.y;instr.det", "pos.cartesian.y"), None),
     Quantity("bp_rp", ("bp_rp", "bp-rp", "bprp"), ("phot.color;em.opt.b;em.opt.r",), u.mag),
 )
 QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}

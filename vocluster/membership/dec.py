@@ -22,17 +22,9 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from torch import nn
 
+from vocluster.devices import resolve_device
 from vocluster.membership.base import MembershipEstimator, robust_standardise
 from vocluster.membership.methods import silhouette_k, subsample
-
-
-def resolve_device(device: str) -> torch.device:
-    """`auto` means CUDA when a GPU is usable, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA GPU is available")
-    return torch.device(device)
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:

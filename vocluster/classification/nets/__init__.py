@@ -1,0 +1,25 @@
+"""The networks, built by architecture name with the options a model card records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from vocluster.classification.nets.resnet import LAYOUTS, ResNet
+from vocluster.classification.nets.starcnet import StarcNet
+from vocluster.classification.nets.vgg import CONFIGS, VGG
+
+ARCHITECTURES = ("starcnet", *LAYOUTS, *CONFIGS, *(f"{name}_bn" for name in CONFIGS))
+
+
+def build_net(arch: str, in_channels: int, num_classes: int, **options: Any) -> nn.Module:
+    """A fresh network; `options` are architecture extras (StarcNet width/hidden)."""
+    if arch == "starcnet":
+        return StarcNet(in_channels, num_classes, **options)
+    if arch in LAYOUTS:
+        return ResNet(arch, in_channels, num_classes, **options)
+    depth = arch.removesuffix("_bn")
+    if depth in CONFIGS:
+        return VGG(depth, in_channels, num_classes, batch_norm=arch.endswith("_bn"), **options)
+    raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")

@@ -1,0 +1,138 @@
+"""Where models live: a directory per model with `weights.pt` (a plain state_dict),
+`card.json` and a rendered `README.md`; found by name in `models/` of the project,
+`$VOCLUSTER_MODELS` and the user's cache, or given by path. Published weights are
+fetched by URL into the cache, checksum checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from vocluster.atomic import atomic_directory
+from vocluster.classification.card import STARCNET_CLASS_NAMES, ModelCard
+from vocluster.classification.classifier import StampClassifier
+from vocluster.classification.preprocessing import STARCNET_PREPROCESSING
+from vocluster.errors import InputError
+
+PROJECT_MODELS = Path(__file__).resolve().parents[2] / "models"
+DEFAULT_MODEL = "vocluster-sim-starcnet"
+WEIGHTS, CARD = "weights.pt", "card.json"
+
+# Cards for published weights that `vocluster models fetch NAME --url URL` can install.
+PUBLISHED = {
+    "starcnet": ModelCard(
+        name="starcnet", arch="starcnet",
+        bands=("F275W", "F336W", "F435W/F438W", "F555W/F606W", "F814W"),
+        classes=(1, 2, 3, 4), class_names=STARCNET_CLASS_NAMES,
+        preprocessing=STARCNET_PREPROCESSING, pixel_scale_arcsec=0.04, stamp_size=32,
+        description="StarcNet (Perez et al. 2021, ApJ 907, 100) trained on LEGUS; "
+                    "published accuracy 68.6% (4 classes), 86.0% (cluster vs not).",
+        metrics={"published_accuracy_4class": 0.686, "published_accuracy_binary": 0.860}),
+}
+
+
+def model_dirs(cache_dir: Path | None = None) -> list[Path]:
+    dirs = [Path(p) for p in os.environ.get("VOCLUSTER_MODELS", "").split(os.pathsep) if p]
+    dirs.append(PROJECT_MODELS)
+    if cache_dir is not None:
+        dirs.append(cache_dir / "models")
+    return dirs
+
+
+def list_models(cache_dir: Path | None = None) -> list[tuple[Path, ModelCard]]:
+    found = []
+    for directory in model_dirs(cache_dir):
+        for card in sorted(directory.glob(f"*/{CARD}")):
+            found.append((card.parent, ModelCard.read(card)))
+    return found
+
+
+def find_model(name_or_path: str, cache_dir: Path | None = None) -> Path:
+    path = Path(name_or_path)
+    if path.is_file() and path.name == CARD:
+        path = path.parent
+    if (path / CARD).is_file():
+        return path
+    for directory in model_dirs(cache_dir):
+        if (directory / name_or_path / CARD).is_file():
+            return directory / name_or_path
+    known = sorted({card.name for _, card in list_models(cache_dir)})
+    raise InputError(f"no model {name_or_path!r}; known models: {', '.join(known) or 'none'}")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_classifier(name_or_path: str, device: str = "auto", compile: bool = False,
+                    cache_dir: Path | None = None) -> StampClassifier:
+    directory = find_model(name_or_path, cache_dir)
+    card = ModelCard.read(directory / CARD)
+    weights = directory / WEIGHTS
+    if card.weights_sha256 and sha256_of(weights) != card.weights_sha256:
+        raise InputError(f"{weights} does not match the checksum in its card; "
+                         "the file is damaged or was replaced")
+    classifier = StampClassifier(card, device=device, compile=compile)
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        classifier.net.load_state_dict(state)
+    except (OSError, RuntimeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(f"cannot load {weights} into {card.arch}: {first}") from exc
+    return classifier
+
+
+def save_classifier(classifier: StampClassifier, directory: Path,
+                    overwrite: bool = False) -> Path:
+    """Write weights, card and README into a temporary directory, then rename it."""
+    with atomic_directory(directory, overwrite) as tmp:
+        torch.save(classifier.net.state_dict(), tmp / WEIGHTS)
+        classifier.card.weights_sha256 = sha256_of(tmp / WEIGHTS)
+        _write_card(classifier.card, tmp)
+    return directory
+
+
+def _write_card(card: ModelCard, directory: Path) -> None:
+    card.write(directory / CARD)
+    (directory / "README.md").write_text(card.markdown())
+
+
+def fetch_published(name: str, url: str, cache_dir: Path, sha256: str | None = None,
+                    max_bytes: int = 2 << 30, timeout: float = 60) -> Path:
+    """Download published weights into the user's model directory and give them a card.
+
+    With `sha256` the download must match it; without, the checksum is recorded in the
+    card and checked every time the model loads."""
+    from vocluster.sources.download import stream_to
+
+    if name not in PUBLISHED:
+        raise InputError(f"no card for published model {name!r}; known: {', '.join(PUBLISHED)}")
+    card = ModelCard.from_dict(PUBLISHED[name].as_dict())
+    target = cache_dir / "models" / name
+    with atomic_directory(target, overwrite=True) as tmp:
+        if url.startswith("file:") or Path(url).is_file():
+            shutil.copyfile(url.removeprefix("file://").removeprefix("file:"), tmp / WEIGHTS)
+        else:
+            stream_to(url, tmp / WEIGHTS, max_bytes=max_bytes, timeout=timeout)
+        digest = sha256_of(tmp / WEIGHTS)
+        if sha256 and digest != sha256.lower():
+            raise InputError(f"{url}: checksum {digest} does not match the expected {sha256}")
+        card.weights_sha256, card.source_url = digest, url
+        classifier = StampClassifier(card, device="cpu")
+        try:
+            classifier.net.load_state_dict(torch.load(tmp / WEIGHTS, map_location="cpu",
+                                                      weights_only=True))
+        except (RuntimeError, OSError) as exc:
+            raise InputError(f"{url} is not a {card.arch} state_dict: "
+                             f"{str(exc).splitlines()[0]}") from exc
+        _write_card(card, tmp)
+    return target

@@ -1,0 +1,330 @@
+"""CLI commands for stamp classification: train, evaluate, classify, explain, models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vocluster.errors import InputError
+
+console = Console(stderr=True)
+
+
+def _progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+def _labelled_stamps(args: argparse.Namespace):
+    """(StampSet, class numbers, class names, cluster classes) from --data or --simulate."""
+    from vocluster.classification.card import STARCNET_CLASS_NAMES
+    from vocluster.sources.stamp_files import StampSet, read_stamps
+    from vocluster.sources.stamp_simulator import HST_FILTERS, simulate_stamps
+
+    if args.simulate:
+        sim = simulate_stamps(args.simulate, seed=args.data_seed)
+        stamps = StampSet(sim.stamps, sim.labels, sim.groups, [], HST_FILTERS)
+        return stamps, (1, 2, 3, 4), STARCNET_CLASS_NAMES, (1, 2)
+    if not args.data:
+        raise InputError("give --data (a folder of class sub-folders or an .npz) or --simulate N")
+    stamps = read_stamps(args.data)
+    names = sorted({str(v) for v in stamps.labels})
+    if all(name.isdigit() for name in names):
+        classes = tuple(sorted(int(n) for n in names))
+        class_names = {c: str(c) for c in classes}
+        stamps.labels = stamps.labels.astype(int)
+    else:
+        classes = tuple(range(1, len(names) + 1))
+        class_names = dict(zip(classes, names, strict=True))
+        lookup = {name: c for c, name in class_names.items()}
+        stamps.labels = np.asarray([lookup[str(v)] for v in stamps.labels])
+    wanted = getattr(args, "cluster_classes", None) or [n for n in names if "cluster" in n]
+    cluster = tuple(c for c, n in class_names.items() if n in wanted or str(c) in wanted)
+    if not cluster:
+        raise InputError(f"say which classes are clusters with --cluster-classes; classes: "
+                         f"{', '.join(names)}")
+    return stamps, classes, class_names, cluster
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from vocluster.classification.card import ModelCard
+    from vocluster.classification.classifier import StampClassifier
+    from vocluster.classification.evaluation import evaluate_predictions
+    from vocluster.classification.preprocessing import Preprocessing
+    from vocluster.classification.splits import group_split
+    from vocluster.classification.store import save_classifier
+    from vocluster.classification.training import TrainConfig
+    from vocluster.classification.transfer import load_pretrained
+
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    stamps, classes, class_names, cluster = _labelled_stamps(args)
+    keep, test = group_split(stamps.groups, args.test_fraction, args.seed + 1)
+    bands = tuple(args.bands) if args.bands else stamps.bands or tuple(
+        f"band{i}" for i in range(stamps.stamps.shape[1]))
+    arch_options = {k: v for k, v in (("width", args.width), ("hidden", args.hidden)) if v}
+    card = ModelCard(
+        name=args.name or output.name, arch=args.arch, bands=bands, classes=classes,
+        class_names=class_names, cluster_classes=cluster, arch_options=arch_options,
+        preprocessing=Preprocessing(args.normalisation, channel_recipe=args.channel_recipe,
+                                    input_size=args.input_size, crop_size=args.crop_size,
+                                    band_means=tuple(args.band_means or ())),
+        stamp_size=stamps.stamps.shape[-1], pixel_scale_arcsec=args.pixel_scale,
+        description=args.description or "",
+        training={"data": args.data or f"vocluster simulator, {args.simulate} stamps, "
+                  f"seed {args.data_seed}", "test_fraction": args.test_fraction,
+                  "split": "by group (galaxy / field)", "pretrained": args.pretrained})
+    classifier = StampClassifier(card, device=args.device)
+    if args.pretrained:
+        skipped = load_pretrained(classifier.net, args.pretrained)
+        console.print(f"[dim]loaded {args.pretrained}; fresh: {', '.join(skipped) or 'none'}")
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.lr, patience=args.patience,
+                         augmentations=tuple(args.augment), seed=args.seed)
+    with _progress_bar() as bar:
+        task = bar.add_task("training", total=args.epochs)
+
+        def on_batch(epoch: int, batch: int, n_batches: int) -> None:
+            bar.update(task, completed=epoch + (batch + 1) / n_batches,
+                       description=f"epoch {epoch + 1}/{args.epochs}")
+
+        classifier.fit(stamps.stamps[keep], stamps.labels[keep], stamps.groups[keep], config,
+                       checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+                       resume=args.resume, on_batch=on_batch)
+    for row in classifier.history.epochs:
+        print(f"epoch {row['epoch'] + 1}: train loss {row['train_loss']:.3f}  "
+              f"val loss {row['val_loss']:.3f}  val accuracy {row['val_accuracy']:.3f}")
+    if len(test):
+        proba = classifier.predict_proba(stamps.stamps[test])
+        report = evaluate_predictions(stamps.labels[test], proba, classes, cluster,
+                                      card.threshold)
+        card.metrics = {"held_out_test": report}
+        _print_report(report, class_names)
+    save_classifier(classifier, output, overwrite=args.overwrite)
+    print(f"wrote model {output}")
+    return 0
+
+
+def _print_report(report: dict, class_names: dict) -> None:
+    print(f"{report['n']} stamps: accuracy {report['accuracy']:.3f}")
+    for cls, row in report["per_class"].items():
+        print(f"  class {cls} {class_names.get(int(cls), '')}: precision {row['precision']:.3f} "
+              f"recall {row['recall']:.3f} F1 {row['f1']:.3f} (n={row['support']})")
+    binary = report["binary"]
+    print(f"cluster vs not (threshold {binary['threshold']:.3f}): accuracy "
+          f"{binary['accuracy']:.3f} precision {binary['precision']:.3f} recall "
+          f"{binary['recall']:.3f} F1 {binary['f1']:.3f}")
+    if "best_f1_threshold" in binary:
+        print(f"best-F1 threshold {binary['best_f1_threshold']:.3f}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from vocluster.classification.evaluation import choose_threshold, evaluate_predictions
+    from vocluster.classification.store import load_classifier
+    from vocluster.reports.classification_plots import plot_evaluation
+    from vocluster.sources.files import write_text
+
+    classifier = load_classifier(args.model, device=args.device)
+    card = classifier.card
+    stamps, _, _, _ = _labelled_stamps(args)
+    proba = classifier.predict_proba(stamps.stamps)
+    threshold = args.threshold if args.threshold is not None else card.threshold
+    truth = np.isin(stamps.labels, card.cluster_classes)
+    if args.target_purity is not None:
+        threshold = choose_threshold(truth, classifier.cluster_probability(proba),
+                                     args.target_purity)
+        print(f"threshold for purity {args.target_purity}: {threshold:.3f}")
+    report = evaluate_predictions(stamps.labels, proba, card.classes, card.cluster_classes,
+                                  threshold)
+    _print_report(report, card.class_names)
+    if args.json:
+        write_text(json.dumps(report, indent=2) + "\n", args.json, overwrite=args.overwrite)
+    if args.plot:
+        plot_evaluation(report, truth, classifier.cluster_probability(proba), args.plot,
+                        title=f"{card.name} on {args.data or 'simulated stamps'}")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _images_and_table(args: argparse.Namespace):
+    from vocluster.sources.files import read_table
+    from vocluster.sources.images import read_band_images
+
+    return read_table(args.catalog), read_band_images(args.images)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from vocluster.classification.catalogue import classify_table
+    from vocluster.classification.store import load_classifier
+    from vocluster.sources.files import table_format, write_table
+
+    table_format(args.output)
+    if Path(args.output).exists() and not args.overwrite:
+        raise InputError(f"{args.output} exists; pass --overwrite to replace it")
+    table, images = _images_and_table(args)
+    classifier = load_classifier(args.model, device=args.device, compile=args.compile)
+    with _progress_bar() as bar:
+        task = bar.add_task("classifying", total=len(table))
+        result = classify_table(table, images, classifier, args.threshold,
+                                progress=lambda done: bar.update(task, completed=done))
+    write_table(result, args.output, overwrite=args.overwrite)
+    flagged = int((np.asarray(result["stamp_flag"]) != 0).sum())
+    clusters = int(np.asarray(result["is_cluster"].filled(False)).sum())
+    print(f"{len(result)} rows: {result.meta['vocluster_classified']} classified, "
+          f"{clusters} clusters, {result.meta['vocluster_unclassified']} off the images, "
+          f"{flagged} flagged; model {classifier.card.name}")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from vocluster.classification.catalogue import stamps_for_table
+    from vocluster.classification.gradcam import grad_cam
+    from vocluster.classification.store import load_classifier
+    from vocluster.reports.classification_plots import plot_gradcam
+
+    classifier = load_classifier(args.model, device=args.device)
+    card = classifier.card
+    if args.catalog:
+        table, images = _images_and_table(args)
+        cut = stamps_for_table(table, images, card.stamp_size)
+        rows = np.flatnonzero(cut.usable)[: args.rows]
+        stamps, names = cut.stamps[rows], [f"row{r}" for r in rows]
+    else:
+        stamp_set, _, _, _ = _labelled_stamps(args)
+        rows = np.arange(min(args.rows, len(stamp_set.stamps)))
+        stamps = stamp_set.stamps[rows]
+        names = [f"{i}_label{stamp_set.labels[i]}" for i in rows]
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    maps = grad_cam(classifier, stamps, target_class=args.target_class)
+    proba = classifier.predict_proba(stamps)
+    for name, stamp, heat, p in zip(names, stamps, maps, proba, strict=True):
+        best = card.classes[int(np.argmax(p))]
+        path = out_dir / f"gradcam_{name}.png"
+        plot_gradcam(stamp, heat, path, title=f"{name}: class {best} "
+                     f"(p={p.max():.2f}), Grad-CAM for class {args.target_class or best}")
+    print(f"wrote {len(names)} Grad-CAM overlays to {out_dir}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from vocluster.classification.store import CARD, fetch_published, find_model, list_models
+    from vocluster.sources.services import load_config
+
+    cache_dir = load_config().cache_dir
+    if args.action == "list":
+        for path, card in list_models(cache_dir):
+            acc = card.metrics.get("held_out_test", {}).get("accuracy")
+            score = f"held-out accuracy {acc:.3f}" if acc is not None else ""
+            print(f"{card.name:28s} {card.arch:10s} {len(card.bands)} bands  {score}  {path}")
+        return 0
+    if not args.name:
+        raise InputError(f"models {args.action} needs a model NAME")
+    if args.action == "show":
+        from vocluster.classification.card import ModelCard
+
+        print(ModelCard.read(find_model(args.name, cache_dir) / CARD).markdown())
+        return 0
+    if not args.url:
+        raise InputError("models fetch needs --url (where the published weights file is)")
+    target = fetch_published(args.name, args.url, cache_dir, args.sha256)
+    print(f"installed {args.name} in {target}")
+    return 0
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", help="stamps: folder with one sub-folder per class "
+                                       "(PNG/JPEG), or an .npz (stamps, labels, groups)")
+    parser.add_argument("--simulate", type=int, metavar="N",
+                        help="use N stamps from the built-in HST-like simulator instead")
+    parser.add_argument("--data-seed", type=int, default=1, help="simulator seed")
+    parser.add_argument("--cluster-classes", nargs="*",
+                        help="class names that count as clusters (default: names with "
+                             "'cluster')")
+
+
+def add_commands(sub) -> None:
+    from vocluster.classification.augment import AUGMENTATIONS
+    from vocluster.classification.nets import ARCHITECTURES
+    from vocluster.classification.preprocessing import CHANNEL_RECIPES, NORMALISATIONS
+    from vocluster.classification.store import DEFAULT_MODEL
+
+    train = sub.add_parser("train", help="train a stamp classifier")
+    _add_data_options(train)
+    train.add_argument("-o", "--output", required=True, help="model directory to write")
+    train.add_argument("--name", help="model name (default: the directory name)")
+    train.add_argument("--description", help="one paragraph for the model card")
+    train.add_argument("--arch", default="starcnet", choices=ARCHITECTURES)
+    train.add_argument("--width", type=int, help="StarcNet filters per conv (published: 128)")
+    train.add_argument("--hidden", type=int, help="StarcNet fc1 size (published: 128)")
+    train.add_argument("--bands", nargs="*", help="band names, in the order of the stamps")
+    train.add_argument("--pixel-scale", type=float, help="arcsec per pixel, for the card")
+    train.add_argument("--normalisation", default="stamp_zscore", choices=NORMALISATIONS)
+    train.add_argument("--band-means", nargs="*", type=float, help="for band_mean")
+    train.add_argument("--channel-recipe", default="bands", choices=CHANNEL_RECIPES)
+    train.add_argument("--input-size", type=int, help="resize stamps for the net (e.g. 224)")
+    train.add_argument("--crop-size", type=int, help="central crop before resizing")
+    train.add_argument("--pretrained", help="state_dict file to start from (e.g. ImageNet)")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--patience", type=int, default=6, help="early-stopping patience")
+    train.add_argument("--augment", nargs="*", default=["flip", "rot90", "rescale"],
+                       choices=AUGMENTATIONS)
+    train.add_argument("--test-fraction", type=float, default=0.2,
+                       help="held out by group for the card's metrics")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    train.add_argument("--checkpoint", help="checkpoint file, written every epoch")
+    train.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    train.add_argument("--overwrite", action="store_true")
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="score a model on labelled stamps")
+    evaluate.add_argument("model", nargs="?", default=DEFAULT_MODEL, help="name or path")
+    _add_data_options(evaluate)
+    evaluate.add_argument("--threshold", type=float, help="on cluster_prob (default: card's)")
+    evaluate.add_argument("--target-purity", type=float, help="choose the threshold for it")
+    evaluate.add_argument("--plot", metavar="PNG", help="confusion matrices and PR curve")
+    evaluate.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    evaluate.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    evaluate.add_argument("--overwrite", action="store_true")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    classify = sub.add_parser("classify", help="classify catalogue positions on band images")
+    classify.add_argument("catalog", help="table with RA/Dec or pixel x/y columns")
+    classify.add_argument("--images", nargs="+", required=True,
+                          help="FITS images, one per band in the model's band order, or a cube")
+    classify.add_argument("-o", "--output", required=True)
+    classify.add_argument("--model", default=DEFAULT_MODEL, help="name or path")
+    classify.add_argument("--threshold", type=float, help="is_cluster = cluster_prob >= T")
+    classify.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    classify.add_argument("--compile", action="store_true",
+                          help="torch.compile the net (faster for big catalogues)")
+    classify.add_argument("--overwrite", action="store_true")
+    classify.set_defaults(handler=cmd_classify)
+
+    explain = sub.add_parser("explain", help="Grad-CAM overlays (PNG) per object")
+    explain.add_argument("catalog", nargs="?", help="table with positions (with --images)")
+    explain.add_argument("--images", nargs="+")
+    _add_data_options(explain)
+    explain.add_argument("--model", default=DEFAULT_MODEL)
+    explain.add_argument("--rows", type=int, default=16, help="how many objects")
+    explain.add_argument("--target-class", type=int, help="class to explain (default: best)")
+    explain.add_argument("--out-dir", default="gradcam", help="where the PNGs go")
+    explain.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    explain.set_defaults(handler=cmd_explain)
+
+    models = sub.add_parser("models", help="list, show or fetch models")
+    models.add_argument("action", choices=["list", "show", "fetch"])
+    models.add_argument("name", nargs="?")
+    models.add_argument("--url", help="fetch: where the weights file is")
+    models.add_argument("--sha256", help="fetch: expected checksum")
+    models.set_defaults(handler=cmd_models)

@@ -1,0 +1,92 @@
+"""Labelled stamps on disk: folders of PNG/JPEG images (label = folder name) and .npz sets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from vocluster.atomic import atomic_output
+from vocluster.errors import InputError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+# PAndAS names: cutout_<field>_g_ccd_<ccd>_<ra>_<dec>[_dupe].png -> group = field
+DEFAULT_GROUP_PATTERN = r"^cutout_([^_]+)_"
+
+
+@dataclass
+class StampSet:
+    """Stamps (N, bands, S, S) float32 with label names, groups and where they came from."""
+
+    stamps: np.ndarray
+    labels: np.ndarray                   # class names or numbers
+    groups: np.ndarray
+    sources: list[str] = field(default_factory=list)
+    bands: tuple[str, ...] = ()
+
+
+def _read_image(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("RGB" if image.mode not in ("L", "I;16", "F")
+                                             else "F"), dtype=np.float32)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputError(f"cannot read image {path}: {exc}") from exc
+    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+
+def read_stamp_folder(root: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN) -> StampSet:
+    """root/<label>/<image>: every image a stamp, its folder its label, its group from the
+    file name (first regex group of `group_pattern`, else the folder)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"stamp folder not found: {root}")
+    pattern = re.compile(group_pattern)
+    stamps, labels, groups, sources = [], [], [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            stamps.append(_read_image(path))
+            labels.append(folder.name)
+            match = pattern.search(path.name)
+            groups.append(match.group(1) if match else folder.name)
+            sources.append(str(path))
+    if not stamps:
+        raise InputError(f"no PNG/JPEG stamps in sub-folders of {root}")
+    shapes = {s.shape for s in stamps}
+    if len(shapes) > 1:
+        raise InputError(f"stamps in {root} differ in shape: {sorted(shapes)[:3]}")
+    channels = stamps[0].shape[0]
+    return StampSet(np.stack(stamps), np.asarray(labels), np.asarray(groups), sources,
+                    tuple("gray" if channels == 1 else c for c in "RGB"[:channels]))
+
+
+def read_npz(path: str | Path) -> StampSet:
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stamps = data["stamps"].astype(np.float32)
+            labels = data["labels"] if "labels" in data else np.zeros(len(stamps), int)
+            groups = data["groups"] if "groups" in data else np.zeros(len(stamps), int)
+            bands = tuple(str(b) for b in data["bands"]) if "bands" in data else ()
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"cannot read stamps from {path}: {exc}") from exc
+    return StampSet(stamps, labels, groups, [str(path)] * len(stamps), bands)
+
+
+def write_npz(stamp_set: StampSet, path: str | Path, overwrite: bool = False) -> None:
+    with atomic_output(path, overwrite) as tmp, tmp.open("wb") as handle:
+        np.savez_compressed(handle, stamps=stamp_set.stamps, labels=stamp_set.labels,
+                            groups=stamp_set.groups, bands=np.asarray(stamp_set.bands))
+
+
+def read_stamps(path: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN) -> StampSet:
+    """A folder of images or an .npz file."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        return read_npz(path)
+    return read_stamp_folder(path, group_pattern)
