@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import shutil
@@ -46,12 +47,21 @@ def fits_images(tmp_path_factory):
     for i, name in enumerate(names):
         data = np.random.default_rng(i).normal(size=(16, 16)).astype(np.float32)
         fits.PrimaryHDU(data).writeto(folder / name)
+    with serve_directory(folder) as base_url:
+        yield folder, base_url, names
+
+
+@contextlib.contextmanager
+def serve_directory(folder):
+    """Plain HTTP on a free 127.0.0.1 port for the files in `folder`; yields the base URL."""
     handler = functools.partial(QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}", names
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

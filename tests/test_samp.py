@@ -20,6 +20,7 @@ from astropy.table import Table
 from conftest import f1_score, loud_skip
 from dachs_server import free_port
 from pyvo.samp import SAMPHubServer, SAMPIntegratedClient
+from stamp_images import write_band_images
 
 from vocluster.core.catalogue import lookup_cluster
 from vocluster.sources.synthetic import make_cone
@@ -76,11 +77,11 @@ class Listener:
                                                                "samp.params": params},
                                          str(timeout))
 
-    def next_table(self, timeout: float = 120) -> tuple[dict, Table]:
+    def next_table(self, timeout: float = 120, kind: str = "members") -> tuple[dict, Table]:
         """The next result vocluster broadcast (other peers' broadcasts are skipped)."""
         while True:
             params = self.tables.get(timeout=timeout)
-            if params.get("name", "").endswith("[members]"):
+            if params.get("name", "").endswith(f"[{kind}]"):
                 break
         return params, Table.read(params["url"].removeprefix("file://"), format="votable")
 
@@ -178,6 +179,30 @@ def test_call_is_answered_with_summary_and_members_selected(listener, cone_file)
     _, result = listener.next_table()
     assert np.array_equal(rows, np.flatnonzero(np.asarray(result["is_member"])))
     assert any(p.get("message") == "done" for p in listener.progress)
+
+
+def test_classify_call_on_band_images(listener, tmp_path):
+    """vocluster.classify: catalogue and five band images by file URL, with the default model."""
+    paths, table, _ = write_band_images(tmp_path, 12)
+    catalogue = tmp_path / "candidates.vot"
+    table.write(catalogue, format="votable")
+    images = ",".join(p.as_uri() for p in paths)
+    reply = listener.call("vocluster.classify", {"url": catalogue.as_uri(), "images": images,
+                                                 "table-id": "cands"})
+    assert reply["samp.status"] == "samp.ok", reply
+    assert "12 classified" in reply["samp.result"]["summary"]
+    _params, result = listener.next_table(kind="classes")
+    assert {"class_pred", "class_prob_1", "cluster_prob", "is_cluster", "stamp_flag"} <= set(
+        result.colnames)
+    selection = listener.selections.get(timeout=60)
+    assert selection["table-id"] == "cands"
+    assert [int(r) for r in selection["row-list"]] == list(
+        np.flatnonzero(np.asarray(result["is_cluster"])))
+    wrong = listener.call("vocluster.classify", {"url": catalogue.as_uri(),
+                                                 "images": ",".join(p.as_uri() for p in paths[:3])})
+    assert "takes 5 bands" in _error_text(wrong)
+    missing = listener.call("vocluster.classify", {"url": catalogue.as_uri()})
+    assert "no images" in _error_text(missing)
 
 
 def _error_text(reply: dict) -> str:

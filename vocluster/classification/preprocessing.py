@@ -66,8 +66,10 @@ class Preprocessing:
         if self.crop_size and self.crop_size < x.shape[-1]:
             start = (x.shape[-1] - self.crop_size) // 2
             x = x[..., start:start + self.crop_size, start:start + self.crop_size]
-        x = self._normalise(x)
-        x = self._channels(x)
+        if self.normalisation == "imagenet":  # each RGB-like triplet scaled as a photo
+            x = self._normalise(self._channels(x))
+        else:  # z-score / band means on the bands themselves; constant channels stay constant
+            x = self._channels(self._normalise(x))
         if self.input_size and x.shape[-1] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
                               align_corners=False)

@@ -253,7 +253,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         results_dir=Path(args.results_dir), allow_remote_urls=args.allow_remote_urls,
         max_table_bytes=int(args.max_table_mb * 1024**2), fetch_timeout=args.fetch_timeout,
         options=MembershipOptions(method=args.method, threshold=args.threshold, seed=args.seed),
-        config=_config(args), offline_catalogue=not args.online_catalogue)
+        config=_config(args), offline_catalogue=not args.online_catalogue,
+        classify_images=tuple(args.images or ()), model=args.model, on_table=args.on_table)
+    if args.on_table == "classify" and not args.images:
+        raise VoclusterError("--on-table classify needs --images (the band images)")
     http_server = None
     if args.http:
         host, _, port = args.http.rpartition(":")
@@ -369,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--method", default="auto", choices=["auto", *METHODS])
     serve.add_argument("--threshold", type=float, default=0.5)
     serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument("--images", nargs="*", metavar="FITS",
+                       help="band images for vocluster.classify (and --on-table classify)")
+    serve.add_argument("--model", default="vocluster-sim-starcnet",
+                       help="classifier for vocluster.classify (name or path)")
+    serve.add_argument("--on-table", choices=["members", "classify"], default="members",
+                       help="what a table sent from TOPCAT runs (default members)")
     serve.add_argument("--tap-url", help="Gaia TAP service for cones")
     serve.add_argument("--mirror", help="Gaia table/column mapping")
     serve.set_defaults(handler=cmd_serve)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from astropy.table import Table
 from pyvo.samp import SAMPIntegratedClient
 
 from vocluster import __version__
@@ -23,13 +24,15 @@ from vocluster.errors import VoclusterError
 from vocluster.pipeline import find_members
 from vocluster.service.jobs import JobQueue, QueueFullError
 from vocluster.service.tasks import (
+    Outcome,
     ServiceSettings,
+    classify_outcome,
     cone_members,
-    member_rows,
+    members_outcome,
     options_with,
     read_url_table,
     resolver,
-    summary_text,
+    split_list,
     write_result,
 )
 from vocluster.sources.gaia import DEFAULT_RADIUS_FACTOR
@@ -39,9 +42,10 @@ log = logging.getLogger("vocluster.samp")
 MEMBER_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
                  "ra", "dec", "radius"}
 CONE_PARAMS = {"ra", "dec", "radius", "method", "threshold", "seed", "target"}
+CLASSIFY_PARAMS = {"url", "format", "name", "images", "model", "threshold", "table-id"}
 TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
 MTYPES = ("table.load.votable", "table.load.fits", "coord.pointAt.sky", "vocluster.members",
-          "vocluster.cone", "vocluster.status")
+          "vocluster.classify", "vocluster.cone", "vocluster.status")
 DOC_URL = "https://github.com/vocluster/vocluster#samp"
 
 
@@ -77,6 +81,7 @@ class SampDaemon:
         """Bind calls and notifications (a notification has no msg-id to reply to)."""
         handlers = {"table.load.votable": self._on_table, "table.load.fits": self._on_table,
                     "coord.pointAt.sky": self._on_point_at, "vocluster.members": self._on_members,
+                    "vocluster.classify": self._on_classify,
                     "vocluster.cone": self._on_cone, "vocluster.status": self._on_status}
         for mtype, handler in handlers.items():
             client.bind_receive_call(mtype, handler)
@@ -235,7 +240,12 @@ class SampDaemon:
             if not params.get("url"):
                 raise VoclusterError(f"{mtype}: no url parameter")
             fmt = "fits" if mtype == "table.load.fits" else "votable"
-            self._start_url_job(msg_id, sender_id, params, fmt, self.settings.options)
+            if self.settings.on_table == "classify":
+                images = list(self.settings.classify_images)
+                self._start_url_job(msg_id, sender_id, params, fmt, self._classify({}, images))
+            else:
+                self._start_url_job(msg_id, sender_id, params, fmt,
+                                    self._members(self.settings.options))
 
         self._guarded(msg_id, start)
 
@@ -247,7 +257,7 @@ class SampDaemon:
                 fmt = params.get("format", "votable")
                 if fmt not in ("votable", "fits"):
                     raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
-                self._start_url_job(msg_id, sender_id, params, fmt, options)
+                self._start_url_job(msg_id, sender_id, params, fmt, self._members(options))
             elif "target" in params or {"ra", "dec"} <= set(params):
                 source = params.get("target") or f"cone {params['ra']},{params['dec']}"
                 self._start_cone(msg_id, params, options, source)
@@ -256,24 +266,51 @@ class SampDaemon:
 
         self._guarded(msg_id, start)
 
-    def _start_url_job(self, msg_id, sender_id: str, params: dict, fmt: str, options) -> None:
-        """A peer's table by URL: members, broadcast, and the selection in the sender's table."""
+    def _start_url_job(self, msg_id, sender_id: str, params: dict, fmt: str,
+                       analyse: Callable[[Table], Outcome]) -> None:
+        """A peer's table by URL: analysed, broadcast, and the chosen rows selected in the
+        sender's own table."""
         url = params["url"]
         name = params.get("name") or unquote(Path(urlparse(url).path).name) or "table"
 
         def work(job_id: str) -> dict:
             self._progress(job_id, f"fetching {name}")
             table = read_url_table(url, fmt, self.settings)
-            self._progress(job_id, f"finding members in {len(table)} rows")
-            result = find_members(table, options)
-            reply = self._finish(job_id, result, name)
+            self._progress(job_id, f"analysing {len(table)} rows")
+            outcome = analyse(table)
+            reply = self._finish(job_id, outcome, name)
             if params.get("table-id"):
-                selected = self._select_rows(sender_id, params["table-id"], url,
-                                             member_rows(result))
+                selected = self._select_rows(sender_id, params["table-id"], url, outcome.rows)
                 reply["selected"] = "1" if selected else "0"
             return reply
 
         self._accept(msg_id, f"table {name}", work)
+
+    def _members(self, options) -> Callable[[Table], Outcome]:
+        return lambda table: members_outcome(find_members(table, options))
+
+    def _on_classify(self, private_key, sender_id, msg_id, mtype, params, extra=None):
+        def start() -> None:
+            self._check_params(params, CLASSIFY_PARAMS, mtype)
+            if not params.get("url"):
+                raise VoclusterError(f"{mtype}: no url parameter (the catalogue)")
+            fmt = params.get("format", "votable")
+            if fmt not in ("votable", "fits"):
+                raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
+            images = split_list(params.get("images", "")) or list(self.settings.classify_images)
+            if not images:
+                raise VoclusterError(f"{mtype}: no images parameter and no --images configured")
+            self._start_url_job(msg_id, sender_id, params, fmt, self._classify(params, images))
+
+        self._guarded(msg_id, start)
+
+    def _classify(self, params: dict, images: list[str]) -> Callable[[Table], Outcome]:
+        try:
+            threshold = float(params["threshold"]) if "threshold" in params else None
+        except ValueError as exc:
+            raise VoclusterError(f"bad threshold: {exc}") from exc
+        model = params.get("model") or self.settings.model
+        return lambda table: classify_outcome(table, images, model, threshold, self.settings)
 
     def _on_cone(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
@@ -300,16 +337,16 @@ class SampDaemon:
         def work(job_id: str) -> dict:
             self._progress(job_id, f"fetching the Gaia cone {ra:.4f} {dec:.4f} r={radius:.3f}")
             result = cone_members(ra, dec, radius, self.settings, options)
-            return self._finish(job_id, result, label)
+            return self._finish(job_id, members_outcome(result), label)
 
         self._accept(msg_id, label, work)
 
-    def _finish(self, job_id: str, result, name: str) -> dict:
-        path = write_result(result.table, self.settings, name)
-        url = self._broadcast_table(path, f"{name} [members]")
+    def _finish(self, job_id: str, outcome: Outcome, name: str) -> dict:
+        path = write_result(outcome.table, self.settings, name)
+        url = self._broadcast_table(path, f"{name} [{outcome.kind}]")
         self._progress(job_id, "done")
-        return {"summary": summary_text(result), "members": str(len(member_rows(result))),
-                "url": url}
+        return {"summary": outcome.summary, "rows": str(len(outcome.rows)),
+                outcome.kind: str(len(outcome.rows)), "url": url}
 
     def _on_point_at(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:

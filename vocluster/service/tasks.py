@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 import time
@@ -34,6 +35,19 @@ class ServiceSettings:
     options: MembershipOptions = field(default_factory=MembershipOptions)
     config: Config = field(default_factory=load_config)
     offline_catalogue: bool = True  # nearest-cluster lookups use the built-in table
+    classify_images: tuple[str, ...] = ()  # band images for vocluster.classify / table loads
+    model: str = "vocluster-sim-starcnet"
+    on_table: str = "members"              # what a plain table.load.* runs: members|classify
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished analysis: the result table, a one-line summary, the rows to select."""
+
+    table: Table
+    summary: str
+    rows: list[int]
+    kind: str  # "members" or "classes"
 
 
 def safe_stem(name: str) -> str:
@@ -92,11 +106,50 @@ def write_result(table: Table, settings: ServiceSettings, stem: str) -> Path:
     return write_table(table, settings.results_dir / name)
 
 
-def member_rows(result: MembershipResult) -> list[int]:
-    return [int(i) for i in np.flatnonzero(np.asarray(result.table["is_member"].filled(False)))]
+def true_rows(table: Table, column: str) -> list[int]:
+    values = table[column]
+    values = values.filled(False) if hasattr(values, "filled") else values
+    return [int(i) for i in np.flatnonzero(np.asarray(values))]
 
 
-def summary_text(result: MembershipResult) -> str:
+def members_outcome(result: MembershipResult) -> Outcome:
     s = result.summary
-    return (f"{s.n_members} members; pmra {s.pmra:.3f} pmdec {s.pmdec:.3f} mas/yr, "
+    text = (f"{s.n_members} members; pmra {s.pmra:.3f} pmdec {s.pmdec:.3f} mas/yr, "
             f"parallax {s.parallax:.3f} mas" if s.n_members else "no members found")
+    return Outcome(result.table, text, true_rows(result.table, "is_member"), "members")
+
+
+def split_list(text: str) -> list[str]:
+    return [item for item in re.split(r"[\s,]+", text.strip()) if item]
+
+
+def local_image(reference: str, directory: Path, settings: ServiceSettings) -> Path:
+    """An image named by path, file: URL or (loopback) http URL, as a local file."""
+    if "://" not in reference and not reference.startswith("file:"):
+        return Path(reference)
+    return fetch_to(reference, directory / f"band{len(list(directory.iterdir()))}.fits",
+                    allow_remote=settings.allow_remote_urls,
+                    max_bytes=settings.max_table_bytes * 4, timeout=settings.fetch_timeout)
+
+
+@functools.lru_cache(maxsize=4)
+def _classifier(model: str):
+    from vocluster.classification.store import load_classifier
+
+    return load_classifier(model, device="auto", cache_dir=load_config().cache_dir)
+
+
+def classify_outcome(table: Table, images: list[str], model: str, threshold: float | None,
+                     settings: ServiceSettings) -> Outcome:
+    """Classify the catalogue's positions on the band images with a stored model."""
+    from vocluster.classification.catalogue import classify_table
+    from vocluster.sources.images import read_band_images
+
+    with tempfile.TemporaryDirectory(prefix="vocluster-img-") as tmp:
+        paths = [local_image(ref, Path(tmp), settings) for ref in images]
+        bands = read_band_images(paths)
+    result = classify_table(table, bands, _classifier(model), threshold)
+    rows = true_rows(result, "is_cluster")
+    text = (f"{result.meta['vocluster_classified']} classified with {model}, {len(rows)} "
+            f"clusters, {result.meta['vocluster_unclassified']} off the images")
+    return Outcome(result, text, rows, "classes")

@@ -1,0 +1,165 @@
+"""Training (determinism, resume, learning), evaluation, Grad-CAM and the model store."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import serve_directory
+from sklearn.metrics import precision_recall_fscore_support
+
+from vocluster.classification.card import STARCNET_CLASS_NAMES, ModelCard
+from vocluster.classification.classifier import StampClassifier
+from vocluster.classification.evaluation import choose_threshold, evaluate_predictions
+from vocluster.classification.gradcam import grad_cam
+from vocluster.classification.preprocessing import Preprocessing
+from vocluster.classification.splits import group_split
+from vocluster.classification.store import (
+    fetch_published,
+    list_models,
+    load_classifier,
+    save_classifier,
+)
+from vocluster.classification.training import TrainConfig
+from vocluster.errors import InputError, OutputError
+from vocluster.sources.stamp_simulator import HST_FILTERS, simulate_stamps
+
+QUICK = TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3, patience=5, seed=3)
+
+
+@pytest.fixture(scope="module")
+def stamps():
+    """Compact clusters (1) against non-clusters (4): learnable in a few CPU seconds."""
+    return simulate_stamps(320, seed=11, n_galaxies=6, class_fractions=(1, 0, 0, 1))
+
+
+def tiny_card(name="tiny"):
+    return ModelCard(name, "starcnet", HST_FILTERS, (1, 4), Preprocessing("stamp_zscore"),
+                     {"width": 8, "hidden": 16}, STARCNET_CLASS_NAMES, cluster_classes=(1,))
+
+
+def fitted(stamps, config=QUICK, **kwargs):
+    return StampClassifier(tiny_card(), device="cpu").fit(
+        stamps.stamps, stamps.labels, stamps.groups, config, **kwargs)
+
+
+def test_group_split_keeps_groups_apart():
+    groups = np.repeat(np.arange(10), 20)
+    keep, held = group_split(groups, 0.25, seed=1)
+    assert not set(groups[keep]) & set(groups[held])
+    assert 0.2 <= len(held) / len(groups) <= 0.4
+    keep, held = group_split(np.zeros(50), 0.2, seed=1)
+    assert len(held) == 10 and not set(keep) & set(held)
+
+
+def test_training_is_deterministic_and_learns(stamps):
+    a, b = fitted(stamps), fitted(stamps)
+    for key, value in a.net.state_dict().items():
+        assert torch.equal(value, b.net.state_dict()[key]), key
+    history = a.history.epochs
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    proba = a.predict_proba(stamps.stamps)
+    assert proba.shape == (320, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    # clearly above the 50% of guessing, even after three short epochs
+    assert (a.predict(stamps.stamps) == stamps.labels).mean() > 0.75
+
+
+def test_resume_continues_exactly(stamps, tmp_path):
+    checkpoint = tmp_path / "ckpt.pt"
+    full = fitted(stamps)
+    first = fitted(stamps, TrainConfig(**{**QUICK.as_dict(), "epochs": 1}),
+                   checkpoint=checkpoint)
+    assert checkpoint.exists() and len(first.history.epochs) == 1
+    resumed = fitted(stamps, checkpoint=checkpoint, resume=True)
+    assert [e["epoch"] for e in resumed.history.epochs] == [0, 1, 2]
+    for key, value in full.net.state_dict().items():
+        assert torch.allclose(value, resumed.net.state_dict()[key], atol=1e-6), key
+
+
+def test_wrong_inputs_are_named(stamps):
+    classifier = StampClassifier(tiny_card(), device="cpu")
+    with pytest.raises(InputError, match="takes 5 bands"):
+        classifier.predict_proba(stamps.stamps[:4, :3])
+    with pytest.raises(InputError, match="32-px stamps"):
+        classifier.predict_proba(np.zeros((2, 5, 40, 40)))
+    bad = stamps.stamps[:2].copy()
+    bad[0, 0, 3, 3] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        classifier.predict_proba(bad)
+    with pytest.raises(ValueError, match="not among the model's classes"):
+        classifier.fit(stamps.stamps[:20], np.full(20, 7), config=QUICK)
+
+
+def test_evaluation_matches_sklearn_and_picks_thresholds():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(1, 5, 300)
+    proba = rng.dirichlet(np.ones(4), 300)
+    proba[np.arange(300), labels - 1] += 0.5
+    proba /= proba.sum(1, keepdims=True)
+    report = evaluate_predictions(labels, proba, (1, 2, 3, 4), (1, 2), 0.5)
+    predicted = proba.argmax(1) + 1
+    p, r, f, _ = precision_recall_fscore_support(labels, predicted, labels=[1, 2, 3, 4])
+    assert report["per_class"][3]["recall"] == pytest.approx(r[2])
+    assert report["per_class"][1]["precision"] == pytest.approx(p[0])
+    assert report["per_class"][4]["f1"] == pytest.approx(f[3])
+    assert report["accuracy"] == pytest.approx((predicted == labels).mean())
+    assert np.asarray(report["confusion"]).sum() == 300
+    truth = labels <= 2
+    cluster_prob = proba[:, :2].sum(1)
+    pure = choose_threshold(truth, cluster_prob, target_purity=0.95)
+    picked = cluster_prob >= pure
+    assert (truth[picked]).mean() >= 0.95
+    assert report["binary"]["best_f1_threshold"] == pytest.approx(
+        choose_threshold(truth, cluster_prob))
+
+
+def test_grad_cam_points_at_the_object(stamps):
+    classifier = fitted(stamps)
+    blank = np.random.default_rng(0).normal(0.05, 0.01, (4, 5, 32, 32)).astype(np.float32)
+    yy, xx = np.mgrid[0:32, 0:32]
+    for i, (x0, y0) in enumerate([(8, 8), (24, 8), (8, 24), (24, 24)]):
+        blank[i] += 3 * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / 4.0)
+    maps = grad_cam(classifier, blank)
+    assert maps.shape == (4, 32, 32) and maps.max() <= 1 + 1e-6
+    for i, (x0, y0) in enumerate([(8, 8), (24, 8), (8, 24), (24, 24)]):
+        near = maps[i][max(y0 - 6, 0):y0 + 7, max(x0 - 6, 0):x0 + 7].mean()
+        assert near > maps[i].mean(), "Grad-CAM does not favour the source's quadrant"
+
+
+def test_store_round_trip_checksum_and_fetch(stamps, tmp_path):
+    classifier = fitted(stamps)
+    directory = save_classifier(classifier, tmp_path / "tiny")
+    card = json.loads((directory / "card.json").read_text())
+    assert card["arch"] == "starcnet" and card["weights_sha256"]
+    assert card["training"]["config"]["seed"] == 3
+    loaded = load_classifier(str(directory), device="cpu")
+    np.testing.assert_allclose(loaded.predict_proba(stamps.stamps[:8]),
+                               classifier.predict_proba(stamps.stamps[:8]), atol=1e-6)
+    with pytest.raises(OutputError, match="exists"):
+        save_classifier(classifier, directory)
+    (directory / "weights.pt").write_bytes(b"damaged")
+    with pytest.raises(InputError, match="checksum"):
+        load_classifier(str(directory))
+    with pytest.raises(InputError, match="no model 'nope'"):
+        load_classifier("nope")
+
+
+def test_published_weights_fetch_over_http(tmp_path):
+    torch.manual_seed(0)
+    from vocluster.classification.nets.starcnet import StarcNet
+
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save(StarcNet().state_dict(), served / "starcnet.pth")
+    with serve_directory(served) as base:
+        target = fetch_published("starcnet", f"{base}/starcnet.pth", tmp_path / "cache")
+        with pytest.raises(InputError, match="does not match the expected"):
+            fetch_published("starcnet", f"{base}/starcnet.pth", tmp_path / "cache",
+                            sha256="0" * 64)
+        with pytest.raises(InputError, match="HTTP 404"):
+            fetch_published("starcnet", f"{base}/missing.pth", tmp_path / "cache")
+    names = [card.name for _, card in list_models(tmp_path / "cache")]
+    assert "starcnet" in names
+    model = load_classifier("starcnet", device="cpu", cache_dir=tmp_path / "cache")
+    assert model.card.preprocessing.normalisation == "band_mean"
+    assert (target / "card.json").exists()
