@@ -163,3 +163,26 @@ def test_published_weights_fetch_over_http(tmp_path):
     model = load_classifier("starcnet", device="cpu", cache_dir=tmp_path / "cache")
     assert model.card.preprocessing.normalisation == "band_mean"
     assert (target / "card.json").exists()
+
+
+def test_keras_classifier_imports_and_matches_keras(tmp_path, monkeypatch):
+    """A .keras classifier (Keras 3, torch backend) becomes a vocluster model."""
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras", reason="Keras 3 is the optional [keras] extra")
+    from vocluster.classification.store import import_keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 5))
+    x = keras.layers.Conv2D(6, 3, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(x))
+    model.save(tmp_path / "mine.keras")
+    card = ModelCard("mine", "keras", HST_FILTERS, (1, 2, 3, 4), Preprocessing("none"))
+    directory = import_keras(tmp_path / "mine.keras", card, tmp_path / "mine")
+    loaded = load_classifier(str(directory), device="cpu")
+    stamps = simulate_stamps(6, seed=1).stamps
+    expected = np.asarray(model(torch.from_numpy(stamps.transpose(0, 2, 3, 1))).detach())
+    np.testing.assert_allclose(loaded.predict_proba(stamps), expected, atol=1e-5)
+    bad = ModelCard("bad", "keras", HST_FILTERS[:3], (1, 2, 3, 4), Preprocessing("none"))
+    with pytest.raises(InputError, match="takes 5 channels"):
+        import_keras(tmp_path / "mine.keras", bad, tmp_path / "bad")

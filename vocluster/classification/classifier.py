@@ -21,14 +21,15 @@ class StampClassifier:
     """fit(stamps, labels) / predict / predict_proba on (N, bands, S, S) raw stamps."""
 
     def __init__(self, card: ModelCard, device: str = "auto", batch_size: int = 256,
-                 compile: bool = False) -> None:
+                 compile: bool = False, net: torch.nn.Module | None = None) -> None:
         self.card = card
         self.device = device
         self.batch_size = batch_size
         self.compile = compile
         torch.manual_seed(card.training.get("config", {}).get("seed", 0))
-        self.net = build_net(card.arch, card.preprocessing.net_channels(len(card.bands)),
-                             len(card.classes), **card.arch_options)
+        self.net = net if net is not None else build_net(
+            card.arch, card.preprocessing.net_channels(len(card.bands)), len(card.classes),
+            **card.arch_options)
         self.history: TrainHistory | None = None
         self._predictor: Predictor | None = None
 

@@ -21,7 +21,7 @@ from vocluster.errors import InputError
 
 PROJECT_MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = "vocluster-sim-starcnet"
-WEIGHTS, CARD = "weights.pt", "card.json"
+WEIGHTS, CARD, KERAS_FILE = "weights.pt", "card.json", "model.keras"
 
 # Cards for published weights that `vocluster models fetch NAME --url URL` can install.
 PUBLISHED = {
@@ -77,10 +77,14 @@ def load_classifier(name_or_path: str, device: str = "auto", compile: bool = Fal
                     cache_dir: Path | None = None) -> StampClassifier:
     directory = find_model(name_or_path, cache_dir)
     card = ModelCard.read(directory / CARD)
-    weights = directory / WEIGHTS
+    weights = directory / (KERAS_FILE if card.arch == "keras" else WEIGHTS)
     if card.weights_sha256 and sha256_of(weights) != card.weights_sha256:
         raise InputError(f"{weights} does not match the checksum in its card; "
                          "the file is damaged or was replaced")
+    if card.arch == "keras":
+        from vocluster.classification.nets.keras_net import KerasNet
+
+        return StampClassifier(card, device=device, net=KerasNet(weights))
     classifier = StampClassifier(card, device=device, compile=compile)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
@@ -89,6 +93,25 @@ def load_classifier(name_or_path: str, device: str = "auto", compile: bool = Fal
         first = str(exc).splitlines()[0]
         raise InputError(f"cannot load {weights} into {card.arch}: {first}") from exc
     return classifier
+
+
+def import_keras(path: Path, card: ModelCard, directory: Path, overwrite: bool = False) -> Path:
+    """A `.keras` classifier as a vocluster model: the file, its checksum and a card."""
+    from vocluster.classification.nets.keras_net import KerasNet
+
+    net = KerasNet(path)
+    if net.in_channels != card.preprocessing.net_channels(len(card.bands)):
+        raise InputError(f"{path} takes {net.in_channels} channels, the card gives "
+                         f"{len(card.bands)} bands")
+    if net.num_classes != len(card.classes):
+        raise InputError(f"{path} has {net.num_classes} outputs, the card {len(card.classes)} "
+                         "classes")
+    card.arch = "keras"
+    with atomic_directory(directory, overwrite) as tmp:
+        shutil.copyfile(path, tmp / KERAS_FILE)
+        card.weights_sha256 = sha256_of(tmp / KERAS_FILE)
+        _write_card(card, tmp)
+    return directory
 
 
 def save_classifier(classifier: StampClassifier, directory: Path,

@@ -232,10 +232,31 @@ def cmd_models(args: argparse.Namespace) -> int:
 
         print(ModelCard.read(find_model(args.name, cache_dir) / CARD).markdown())
         return 0
+    if args.action == "import-keras":
+        return _import_keras(args, cache_dir)
     if not args.url:
         raise InputError("models fetch needs --url (where the published weights file is)")
     target = fetch_published(args.name, args.url, cache_dir, args.sha256)
     print(f"installed {args.name} in {target}")
+    return 0
+
+
+def _import_keras(args: argparse.Namespace, cache_dir: Path) -> int:
+    from vocluster.classification.card import ModelCard
+    from vocluster.classification.preprocessing import Preprocessing
+    from vocluster.classification.store import import_keras
+
+    if not args.file or not args.bands:
+        raise InputError("models import-keras needs --file MODEL.keras and --bands")
+    classes = tuple(args.classes or (1, 2, 3, 4))
+    card = ModelCard(args.name, "keras", tuple(args.bands), classes,
+                     Preprocessing(args.normalisation, band_means=tuple(args.band_means or ())),
+                     cluster_classes=tuple(args.cluster_classes or (classes[0],)),
+                     stamp_size=args.stamp_size, source_url=str(Path(args.file).resolve()),
+                     description=f"Keras model imported from {Path(args.file).name}")
+    target = Path(args.output) if args.output else cache_dir / "models" / args.name
+    import_keras(Path(args.file), card, target, overwrite=args.overwrite)
+    print(f"imported {args.file} as {args.name} in {target}")
     return 0
 
 
@@ -322,9 +343,20 @@ def add_commands(sub) -> None:
     explain.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     explain.set_defaults(handler=cmd_explain)
 
-    models = sub.add_parser("models", help="list, show or fetch models")
-    models.add_argument("action", choices=["list", "show", "fetch"])
+    models = sub.add_parser("models", help="list, show, fetch or import models")
+    models.add_argument("action", choices=["list", "show", "fetch", "import-keras"])
     models.add_argument("name", nargs="?")
     models.add_argument("--url", help="fetch: where the weights file is")
     models.add_argument("--sha256", help="fetch: expected checksum")
+    models.add_argument("--file", help="import-keras: the .keras file")
+    models.add_argument("--bands", nargs="*", help="import-keras: band names in input order")
+    models.add_argument("--classes", nargs="*", type=int, help="import-keras: class numbers")
+    models.add_argument("--cluster-classes", nargs="*", type=int,
+                        help="import-keras: which classes are clusters")
+    models.add_argument("--normalisation", default="stamp_zscore", choices=NORMALISATIONS)
+    models.add_argument("--band-means", nargs="*", type=float)
+    models.add_argument("--stamp-size", type=int, default=32)
+    models.add_argument("-o", "--output", help="import-keras: model directory "
+                                               "(default: the user model cache)")
+    models.add_argument("--overwrite", action="store_true")
     models.set_defaults(handler=cmd_models)
