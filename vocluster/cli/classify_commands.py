@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         description=args.description or "",
         training={"data": args.data or f"vocluster simulator, {args.simulate} stamps, "
                   f"seed {args.data_seed}", "test_fraction": args.test_fraction,
-                  "split": "by group (galaxy / field)", "pretrained": args.pretrained})
+                  "split": "by group (galaxy / field)", "pretrained": args.pretrained,
+                  "command": "vocluster " + shlex.join(args.argv)})
     classifier = StampClassifier(card, device=args.device)
     if args.pretrained:
         skipped = load_pretrained(classifier.net, args.pretrained)
