@@ -4,8 +4,9 @@ default model on images built from simulated stamps, and every bad input named."
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.io.votable import parse
 from astropy.table import Table
-from stamp_images import write_band_images
+from stamp_images import make_wcs, write_band_images
 
 from vocluster.cli.main import main
 
@@ -24,6 +25,9 @@ def field(tmp_path_factory):
     table.add_row({"id": 99, "ra": float(table["ra"][0]), "dec": float(table["dec"][0]),
                    "x": 3.0, "y": 3.0, "true_class": 4})
     table["ra"][-1], table["dec"][-1] = np.nan, np.nan  # no position at all
+    corner = make_wcs().pixel_to_world(3.0, 3.0)  # a stamp that crosses the image edge
+    table.add_row({"id": 97, "ra": corner.ra.deg, "dec": corner.dec.deg, "x": 3.0, "y": 3.0,
+                   "true_class": 4})
     catalogue = folder / "candidates.ecsv"
     table.write(catalogue)
     return folder, paths, catalogue
@@ -39,10 +43,15 @@ def test_classify_adds_classes_and_flags(field, capsys):
     assert {"class_pred", "class_prob_1", "class_prob_4", "cluster_prob", "is_cluster",
             "stamp_flag"} <= set(result.colnames)
     assert result["class_prob_2"].meta["ucd"] == "stat.probability"
-    assert "31 classified" in stdout
-    off = result[result["id"] == 98][0]
-    assert off["stamp_flag"] & 2 and np.ma.is_masked(off["class_pred"])
-    assert result.meta["vocluster_model"] == "vocluster-sim-starcnet"
+    assert "31 classified" in stdout and "2 off the images" in stdout
+    for missing in (98, 99):
+        off = result[result["id"] == missing][0]
+        assert off["stamp_flag"] & 2 and np.ma.is_masked(off["class_pred"])
+    edge = result[result["id"] == 97][0]
+    assert edge["stamp_flag"] == 1 and not np.ma.is_masked(edge["class_pred"])
+    infos = {i.name: i.value for i in parse(str(out)).get_first_table().infos}
+    assert infos["vocluster_model"] == "vocluster-sim-starcnet"
+    assert infos["vocluster_bands"].startswith("F275W=F275W")
     good = result[:30]
     truth = np.isin(good["true_class"], [1, 2])
     accuracy = (np.asarray(good["is_cluster"]) == truth).mean()
