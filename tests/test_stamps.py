@@ -115,5 +115,9 @@ def test_stamp_folder_and_npz(tmp_path):
     write_npz(stamps, tmp_path / "s.npz")
     again = read_npz(tmp_path / "s.npz")
     np.testing.assert_array_equal(again.stamps, stamps.stamps)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "galaxy" / "small.png")
+    with pytest.raises(InputError, match="differ in shape"):
+        read_stamp_folder(tmp_path)
+    assert read_stamp_folder(tmp_path, size=16).stamps.shape == (7, 1, 16, 16)
     with pytest.raises(InputError, match="no PNG/JPEG"):
         read_stamp_folder(tmp_path / "cluster")

@@ -33,7 +33,7 @@ def _labelled_stamps(args: argparse.Namespace):
         return stamps, (1, 2, 3, 4), STARCNET_CLASS_NAMES, (1, 2)
     if not args.data:
         raise InputError("give --data (a folder of class sub-folders or an .npz) or --simulate N")
-    stamps = read_stamps(args.data)
+    stamps = read_stamps(args.data, size=args.resize)
     names = sorted({str(v) for v in stamps.labels})
     if all(name.isdigit() for name in names):
         classes = tuple(sorted(int(n) for n in names))
@@ -268,6 +268,8 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulate", type=int, metavar="N",
                         help="use N stamps from the built-in HST-like simulator instead")
     parser.add_argument("--data-seed", type=int, default=1, help="simulator seed")
+    parser.add_argument("--resize", type=int, metavar="PX",
+                        help="resize image stamps of mixed sizes to PX x PX")
     parser.add_argument("--cluster-classes", nargs="*",
                         help="class names that count as clusters (default: names with "
                              "'cluster')")

@@ -28,19 +28,23 @@ class StampSet:
     bands: tuple[str, ...] = ()
 
 
-def _read_image(path: Path) -> np.ndarray:
+def _read_image(path: Path, size: int | None = None) -> np.ndarray:
     try:
         with Image.open(path) as image:
-            array = np.asarray(image.convert("RGB" if image.mode not in ("L", "I;16", "F")
-                                             else "F"), dtype=np.float32)
+            image = image.convert("RGB" if image.mode not in ("L", "I;16", "F") else "F")
+            if size and image.size != (size, size):
+                image = image.resize((size, size), Image.Resampling.BILINEAR)
+            array = np.asarray(image, dtype=np.float32)
     except (OSError, UnidentifiedImageError) as exc:
         raise InputError(f"cannot read image {path}: {exc}") from exc
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
 
-def read_stamp_folder(root: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN) -> StampSet:
+def read_stamp_folder(root: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN,
+                      size: int | None = None) -> StampSet:
     """root/<label>/<image>: every image a stamp, its folder its label, its group from the
-    file name (first regex group of `group_pattern`, else the folder)."""
+    file name (first regex group of `group_pattern`, else the folder). Images of other
+    sizes are an error unless `size` resizes them all (bilinear)."""
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"stamp folder not found: {root}")
@@ -50,7 +54,7 @@ def read_stamp_folder(root: str | Path, group_pattern: str = DEFAULT_GROUP_PATTE
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            stamps.append(_read_image(path))
+            stamps.append(_read_image(path, size))
             labels.append(folder.name)
             match = pattern.search(path.name)
             groups.append(match.group(1) if match else folder.name)
@@ -59,7 +63,8 @@ def read_stamp_folder(root: str | Path, group_pattern: str = DEFAULT_GROUP_PATTE
         raise InputError(f"no PNG/JPEG stamps in sub-folders of {root}")
     shapes = {s.shape for s in stamps}
     if len(shapes) > 1:
-        raise InputError(f"stamps in {root} differ in shape: {sorted(shapes)[:3]}")
+        raise InputError(f"stamps in {root} differ in shape: {sorted(shapes)[:3]}; "
+                         "give a stamp size to resize them (--resize)")
     channels = stamps[0].shape[0]
     return StampSet(np.stack(stamps), np.asarray(labels), np.asarray(groups), sources,
                     tuple("gray" if channels == 1 else c for c in "RGB"[:channels]))
@@ -84,9 +89,10 @@ def write_npz(stamp_set: StampSet, path: str | Path, overwrite: bool = False) ->
                             groups=stamp_set.groups, bands=np.asarray(stamp_set.bands))
 
 
-def read_stamps(path: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN) -> StampSet:
+def read_stamps(path: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN,
+                size: int | None = None) -> StampSet:
     """A folder of images or an .npz file."""
     path = Path(path)
     if path.suffix == ".npz":
         return read_npz(path)
-    return read_stamp_folder(path, group_pattern)
+    return read_stamp_folder(path, group_pattern, size)
