@@ -1,6 +1,6 @@
 """Real stamps: cluster vs galaxy on PAndAS M31 g-band cutouts (../shared/data/pandas_m31).
 
-    python benchmarks/pandas_m31.py [--seeds 0 1 2] [--epochs 40]
+    python benchmarks/pandas_m31.py [--seeds 0 1 2] [--epochs 60] [--lr 3e-4] [--patience 15]
 
 The test set is whole PAndAS fields (a quarter of the stamps), never seen in training;
 inside training the validation split for early stopping is again by field. The net is a
@@ -35,9 +35,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--arch", default="resnet18")
     parser.add_argument("--input-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--patience", type=int, default=15)
     args = parser.parse_args()
     stamps = read_stamp_folder(args.data, size=args.input_size)  # 492 are 128 px, 36 are 64
     labels = np.where(stamps.labels == "cluster", 1, 2)
@@ -53,9 +55,9 @@ def main() -> None:
         classifier = StampClassifier(card, device="auto")
         start = time.perf_counter()
         classifier.fit(stamps.stamps[keep], labels[keep], stamps.groups[keep],
-                       TrainConfig(epochs=args.epochs, batch_size=32, learning_rate=1e-3,
-                                   patience=8, augmentations=("flip", "rot90", "rotate"),
-                                   seed=seed))
+                       TrainConfig(epochs=args.epochs, batch_size=32, learning_rate=args.lr,
+                                   patience=args.patience, seed=seed,
+                                   augmentations=("flip", "rot90", "rotate")))
         fit_s = time.perf_counter() - start
         proba = classifier.predict_proba(stamps.stamps[test])
         for threshold in (0.5, 0.669):
