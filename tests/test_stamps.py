@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
+from astropy.table import Table
 from PIL import Image
 from stamp_images import write_band_images
 
@@ -17,7 +18,7 @@ from vocluster.classification.cutouts import (
 from vocluster.classification.preprocessing import STARCNET_PREPROCESSING, Preprocessing
 from vocluster.errors import InputError
 from vocluster.sources.images import read_band_images
-from vocluster.sources.stamp_files import read_npz, read_stamp_folder, write_npz
+from vocluster.sources.stamp_files import read_npz, read_stamp_folder, read_stamps, write_npz
 from vocluster.sources.stamp_simulator import simulate_stamps
 
 
@@ -115,6 +116,14 @@ def test_stamp_folder_and_npz(tmp_path):
     write_npz(stamps, tmp_path / "s.npz")
     again = read_npz(tmp_path / "s.npz")
     np.testing.assert_array_equal(again.stamps, stamps.stamps)
+    listing = Table({"file": ["cluster/cutout_F0_g_ccd_1_0.png", "galaxy/cutout_F2_g_ccd_1_2.png"],
+                     "label": [1, 4]})
+    listing.write(tmp_path / "labels.csv")
+    listed = read_stamps(tmp_path / "labels.csv")
+    assert list(listed.labels) == [1, 4] and listed.stamps.shape == (2, 1, 16, 16)
+    Table({"file": ["nowhere.png"], "label": [1]}).write(tmp_path / "bad.csv")
+    with pytest.raises(InputError, match="do not exist"):
+        read_stamps(tmp_path / "bad.csv")
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "galaxy" / "small.png")
     with pytest.raises(InputError, match="differ in shape"):
         read_stamp_folder(tmp_path)

@@ -264,7 +264,8 @@ def _import_keras(args: argparse.Namespace, cache_dir: Path) -> int:
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="stamps: folder with one sub-folder per class "
-                                       "(PNG/JPEG), or an .npz (stamps, labels, groups)")
+                                       "(PNG/JPEG), a table with file/label[/group] columns, "
+                                       "or an .npz (stamps, labels, groups)")
     parser.add_argument("--simulate", type=int, metavar="N",
                         help="use N stamps from the built-in HST-like simulator instead")
     parser.add_argument("--data-seed", type=int, default=1, help="simulator seed")

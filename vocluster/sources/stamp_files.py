@@ -70,6 +70,29 @@ def read_stamp_folder(root: str | Path, group_pattern: str = DEFAULT_GROUP_PATTE
                     tuple("gray" if channels == 1 else c for c in "RGB"[:channels]))
 
 
+def read_stamp_table(path: str | Path, size: int | None = None) -> StampSet:
+    """A table listing image files (column `file`, relative to the table) with `label`
+    and optionally `group` columns."""
+    from vocluster.sources.files import read_table
+
+    path = Path(path)
+    table = read_table(path)
+    missing = [c for c in ("file", "label") if c not in table.colnames]
+    if missing:
+        raise InputError(f"stamp table {path} needs columns file and label; missing "
+                         f"{', '.join(missing)}; it has {', '.join(table.colnames)}")
+    files = [path.parent / str(name) for name in table["file"]]
+    absent = [str(f) for f in files if not f.is_file()]
+    if absent:
+        raise InputError(f"{len(absent)} image(s) listed in {path} do not exist, e.g. {absent[0]}")
+    stamps = [_read_image(f, size) for f in files]
+    if len({s.shape for s in stamps}) > 1:
+        raise InputError(f"stamps listed in {path} differ in shape; resize them (--resize)")
+    groups = np.asarray(table["group"] if "group" in table.colnames else table["label"])
+    return StampSet(np.stack(stamps), np.asarray(table["label"]), groups,
+                    [str(f) for f in files])
+
+
 def read_npz(path: str | Path) -> StampSet:
     path = Path(path)
     try:
@@ -91,8 +114,12 @@ def write_npz(stamp_set: StampSet, path: str | Path, overwrite: bool = False) ->
 
 def read_stamps(path: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN,
                 size: int | None = None) -> StampSet:
-    """A folder of images or an .npz file."""
+    """A folder of images, a table listing images and labels, or an .npz file."""
+    from vocluster.sources.files import FORMATS
+
     path = Path(path)
     if path.suffix == ".npz":
         return read_npz(path)
+    if path.suffix.lower() in FORMATS:
+        return read_stamp_table(path, size)
     return read_stamp_folder(path, group_pattern, size)
