@@ -1,6 +1,8 @@
 """`vocluster classify / train / evaluate / explain / models` end to end, with the shipped
 default model on images built from simulated stamps, and every bad input named."""
 
+import json
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -101,7 +103,10 @@ def test_train_evaluate_explain_and_models(tmp_path, capsys):
     code, stdout, err = run(capsys, "train", "--simulate", 240, "--epochs", 2, "--width", 8,
                             "--hidden", 16, "--checkpoint", tmp_path / "ck.pt", "-o", model)
     assert code == 0, err
-    assert "held" not in err and "accuracy" in stdout and (model / "weights.pt").exists()
+    assert "accuracy" in stdout and (model / "weights.pt").exists()
+    card = json.loads((model / "card.json").read_text())
+    assert card["metrics"]["held_out_test"]["n"] > 0
+    assert card["training"]["command"].startswith("vocluster train --simulate 240")
     code, _, err = run(capsys, "train", "--simulate", 240, "--epochs", 2, "-o", model)
     assert code == 2 and "exists" in err
     code, stdout, err = run(capsys, "evaluate", model, "--simulate", 120, "--data-seed", 7,

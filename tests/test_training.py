@@ -169,7 +169,8 @@ def test_published_weights_fetch_over_http(tmp_path):
 def test_keras_classifier_imports_and_matches_keras(tmp_path, monkeypatch):
     """A .keras classifier (Keras 3, torch backend) becomes a vocluster model."""
     monkeypatch.setenv("KERAS_BACKEND", "torch")
-    keras = pytest.importorskip("keras", reason="Keras 3 is the optional [keras] extra")
+    import keras  # in the test extra; the [keras] extra for users
+
     from vocluster.classification.store import import_keras
 
     keras.utils.set_random_seed(0)

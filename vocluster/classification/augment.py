@@ -25,8 +25,10 @@ def augment(x: torch.Tensor, kinds: tuple[str, ...], generator: torch.Generator)
         x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
     if "rot90" in kinds:
         turns = torch.randint(0, 4, (n,), generator=generator)
-        x = torch.stack([torch.rot90(s, int(k), dims=(-2, -1))
-                         for s, k in zip(x, turns, strict=True)])
+        x = x.clone()
+        for k in (1, 2, 3):
+            chosen = turns == k
+            x[chosen] = torch.rot90(x[chosen], k, dims=(-2, -1))
     if "rescale" in kinds or "rotate" in kinds:
         scale = torch.ones(n)
         angle = torch.zeros(n)

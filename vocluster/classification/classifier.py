@@ -85,7 +85,7 @@ class StampClassifier:
     def predict_proba(self, stamps: np.ndarray,
                       progress: Callable[[int], None] | None = None) -> np.ndarray:
         logits = torch.from_numpy(self.predict_logits(stamps, progress))
-        return torch.softmax(logits, dim=1).numpy().reshape(len(logits), len(self.card.classes))
+        return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, stamps: np.ndarray) -> np.ndarray:
         return np.asarray(self.card.classes)[self.predict_proba(stamps).argmax(1)]

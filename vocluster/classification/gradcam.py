@@ -53,7 +53,6 @@ def grad_cam(classifier: StampClassifier, stamps: np.ndarray,
     net = classifier.net.eval()
     device = next(net.parameters()).device
     x = card.preprocessing.apply(classifier.check_stamps(stamps)).to(device)
-    x.requires_grad_(False)
     with torch.no_grad():
         best = net(x).argmax(1)
     target = best if target_class is None else torch.full_like(

@@ -51,9 +51,6 @@ class Predictor:
             return torch.empty(0, 0)
         return torch.cat(outputs)
 
-    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(x), dim=1)
-
 
 def _compiled(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     """torch.compile with frozen weights; plain eager when no compiler is usable."""

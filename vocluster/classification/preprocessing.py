@@ -59,8 +59,7 @@ class Preprocessing:
 
     def apply(self, stamps: np.ndarray | torch.Tensor) -> torch.Tensor:
         """(N, bands, S, S) raw pixels -> float32 tensor ready for the net."""
-        x = torch.as_tensor(np.asarray(stamps, np.float32) if isinstance(stamps, np.ndarray)
-                            else stamps, dtype=torch.float32)
+        x = torch.as_tensor(stamps, dtype=torch.float32)
         if x.ndim != 4:
             raise InputError(f"stamps must be (N, bands, S, S), got shape {tuple(x.shape)}")
         if self.crop_size and self.crop_size < x.shape[-1]:

@@ -6,7 +6,6 @@ fetched by URL into the cache, checksum checked.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -18,6 +17,7 @@ from vocluster.classification.card import STARCNET_CLASS_NAMES, ModelCard
 from vocluster.classification.classifier import StampClassifier
 from vocluster.classification.preprocessing import STARCNET_PREPROCESSING
 from vocluster.errors import InputError
+from vocluster.sources.cache import sha256_file
 
 PROJECT_MODELS = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = "vocluster-sim-starcnet"
@@ -65,20 +65,12 @@ def find_model(name_or_path: str, cache_dir: Path | None = None) -> Path:
     raise InputError(f"no model {name_or_path!r}; known models: {', '.join(known) or 'none'}")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_classifier(name_or_path: str, device: str = "auto", compile: bool = False,
                     cache_dir: Path | None = None) -> StampClassifier:
     directory = find_model(name_or_path, cache_dir)
     card = ModelCard.read(directory / CARD)
     weights = directory / (KERAS_FILE if card.arch == "keras" else WEIGHTS)
-    if card.weights_sha256 and sha256_of(weights) != card.weights_sha256:
+    if card.weights_sha256 and sha256_file(weights) != card.weights_sha256:
         raise InputError(f"{weights} does not match the checksum in its card; "
                          "the file is damaged or was replaced")
     if card.arch == "keras":
@@ -109,7 +101,7 @@ def import_keras(path: Path, card: ModelCard, directory: Path, overwrite: bool =
     card.arch = "keras"
     with atomic_directory(directory, overwrite) as tmp:
         shutil.copyfile(path, tmp / KERAS_FILE)
-        card.weights_sha256 = sha256_of(tmp / KERAS_FILE)
+        card.weights_sha256 = sha256_file(tmp / KERAS_FILE)
         _write_card(card, tmp)
     return directory
 
@@ -119,7 +111,7 @@ def save_classifier(classifier: StampClassifier, directory: Path,
     """Write weights, card and README into a temporary directory, then rename it."""
     with atomic_directory(directory, overwrite) as tmp:
         torch.save(classifier.net.state_dict(), tmp / WEIGHTS)
-        classifier.card.weights_sha256 = sha256_of(tmp / WEIGHTS)
+        classifier.card.weights_sha256 = sha256_file(tmp / WEIGHTS)
         _write_card(classifier.card, tmp)
     return directory
 
@@ -146,7 +138,7 @@ def fetch_published(name: str, url: str, cache_dir: Path, sha256: str | None = N
             shutil.copyfile(url.removeprefix("file://").removeprefix("file:"), tmp / WEIGHTS)
         else:
             stream_to(url, tmp / WEIGHTS, max_bytes=max_bytes, timeout=timeout)
-        digest = sha256_of(tmp / WEIGHTS)
+        digest = sha256_file(tmp / WEIGHTS)
         if sha256 and digest != sha256.lower():
             raise InputError(f"{url}: checksum {digest} does not match the expected {sha256}")
         card.weights_sha256, card.source_url = digest, url

@@ -67,8 +67,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise InputError(f"{output} exists; pass --overwrite to replace it")
     stamps, classes, class_names, cluster = _labelled_stamps(args)
     keep, test = group_split(stamps.groups, args.test_fraction, args.seed + 1)
-    bands = tuple(args.bands) if args.bands else stamps.bands or tuple(
-        f"band{i}" for i in range(stamps.stamps.shape[1]))
+    bands = tuple(args.bands) if args.bands else stamps.bands
     arch_options = {k: v for k, v in (("width", args.width), ("hidden", args.hidden)) if v}
     card = ModelCard(
         name=args.name or output.name, arch=args.arch, bands=bands, classes=classes,

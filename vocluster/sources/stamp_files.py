@@ -27,6 +27,12 @@ class StampSet:
     sources: list[str] = field(default_factory=list)
     bands: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not self.bands:  # unnamed: gray, R G B, or numbered bands
+            channels = self.stamps.shape[1]
+            self.bands = {1: ("gray",), 3: ("R", "G", "B")}.get(
+                channels, tuple(f"band{i}" for i in range(channels)))
+
 
 def _read_image(path: Path, size: int | None = None) -> np.ndarray:
     try:
@@ -61,13 +67,15 @@ def read_stamp_folder(root: str | Path, group_pattern: str = DEFAULT_GROUP_PATTE
             sources.append(str(path))
     if not stamps:
         raise InputError(f"no PNG/JPEG stamps in sub-folders of {root}")
+    return StampSet(_stack(stamps, root), np.asarray(labels), np.asarray(groups), sources)
+
+
+def _stack(stamps: list[np.ndarray], where: Path) -> np.ndarray:
     shapes = {s.shape for s in stamps}
     if len(shapes) > 1:
-        raise InputError(f"stamps in {root} differ in shape: {sorted(shapes)[:3]}; "
+        raise InputError(f"stamps in {where} differ in shape: {sorted(shapes)[:3]}; "
                          "give a stamp size to resize them (--resize)")
-    channels = stamps[0].shape[0]
-    return StampSet(np.stack(stamps), np.asarray(labels), np.asarray(groups), sources,
-                    tuple("gray" if channels == 1 else c for c in "RGB"[:channels]))
+    return np.stack(stamps)
 
 
 def read_stamp_table(path: str | Path, size: int | None = None) -> StampSet:
@@ -85,12 +93,9 @@ def read_stamp_table(path: str | Path, size: int | None = None) -> StampSet:
     absent = [str(f) for f in files if not f.is_file()]
     if absent:
         raise InputError(f"{len(absent)} image(s) listed in {path} do not exist, e.g. {absent[0]}")
-    stamps = [_read_image(f, size) for f in files]
-    if len({s.shape for s in stamps}) > 1:
-        raise InputError(f"stamps listed in {path} differ in shape; resize them (--resize)")
+    stamps = _stack([_read_image(f, size) for f in files], path)
     groups = np.asarray(table["group"] if "group" in table.colnames else table["label"])
-    return StampSet(np.stack(stamps), np.asarray(table["label"]), groups,
-                    [str(f) for f in files])
+    return StampSet(stamps, np.asarray(table["label"]), groups, [str(f) for f in files])
 
 
 def read_npz(path: str | Path) -> StampSet:
