@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from conftest import f1_score
 
+from vocluster.core.features import FEATURE_SETS
 from vocluster.membership import METHODS, make_estimator
 from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.soft import student_t_assignment
@@ -54,6 +55,14 @@ def test_default_finds_the_cluster_without_catalogue_values(praesepe_like):
     assert f1_score(member, truth) > 0.97
     assert result.summary.pmra == pytest.approx(-35.953, abs=0.1)
     assert result.summary.parallax == pytest.approx(5.371, abs=0.02)
+
+
+@pytest.mark.parametrize("features", sorted(FEATURE_SETS))
+def test_every_feature_set_finds_the_cluster_without_catalogue_values(features, praesepe_like):
+    """The overdensity grid must stay small in 4-D and 5-D (96^5 cells would need 67 GiB)."""
+    truth = np.asarray(praesepe_like["true_member"])
+    result = find_members(praesepe_like, MembershipOptions(features=features))
+    assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.9
 
 
 def test_default_member_sets_do_not_drift_with_the_seed(praesepe_like):
