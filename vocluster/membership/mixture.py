@@ -80,18 +80,24 @@ class ClusterFieldMixture:
         self.tol = tol
         self.random_state = random_state
 
-    def _field_log_density(self, x: np.ndarray, membership: np.ndarray,
-                           rng: np.random.Generator) -> np.ndarray:
-        """Fit the field GMM on a sample drawn with probability 1 - membership."""
-        keep = rng.random(len(x)) >= membership
-        idx = np.flatnonzero(keep)
+    def _field_log_density(self, x: np.ndarray, field: np.ndarray, rng: np.random.Generator,
+                           previous: GaussianMixture | None) -> GaussianMixture:
+        """Fit the field GMM on (a sample of) the rows marked `field`.
+
+        A refit starts from the previous fit: it converges in a few steps and does not
+        wander to another local optimum, so the result hardly depends on the seed.
+        """
+        idx = np.flatnonzero(field)
         if len(idx) > self.field_sample:
-            idx = rng.choice(idx, self.field_sample, replace=False)
+            idx = np.sort(rng.choice(idx, self.field_sample, replace=False))
         k = int(min(self.n_field_components, max(1, len(idx) // 50)))
+        start = {}
+        if previous is not None and previous.n_components == k:
+            start = {"weights_init": previous.weights_, "means_init": previous.means_,
+                     "precisions_init": previous.precisions_}
         gmm = GaussianMixture(k, covariance_type="full", reg_covar=1e-4, max_iter=200,
-                              random_state=int(rng.integers(2**31 - 1)))
-        gmm.fit(x[idx])
-        return gmm.score_samples(x)
+                              random_state=int(rng.integers(2**31 - 1)), **start)
+        return gmm.fit(x[idx])
 
     def fit(self, x: np.ndarray, variances: np.ndarray, seed_weights: np.ndarray,
             positions: np.ndarray | None = None) -> ClusterFieldMixture:
@@ -111,13 +117,15 @@ class ClusterFieldMixture:
         # of the first field fit, or the field would learn the cluster's halo.
         broad = log_gaussian_with_errors(x, mean, 4.0 * cov, variances)
         peak = log_gaussian_with_errors(mean[None], mean, 4.0 * cov, np.zeros((1, len(mean))))
-        exclusion = np.maximum(membership, (peak[0] - broad < 0.5 * chi2.ppf(0.999, len(mean))))
-        log_like, n_iter = -np.inf, 0
+        exclusion = (membership > 0) | (peak[0] - broad < 0.5 * chi2.ppf(0.999, len(mean)))
+        log_like, n_iter, field_gmm = -np.inf, 0, None
         for refit in range(self.n_field_refits):
             # Later refits leave out every plausible member outright: sampling by 1 - p
             # would let half-members teach the field the cluster's edge (under-confidence).
-            log_field = self._field_log_density(
-                x, exclusion if refit == 0 else (membership > self.exclude_above), rng)
+            field_gmm = self._field_log_density(
+                x, ~exclusion if refit == 0 else (membership <= self.exclude_above), rng,
+                field_gmm)
+            log_field = field_gmm.score_samples(x)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
                 log_cluster = log_gaussian_with_errors(x, mean, cov, variances)
                 log_a = np.log(weight) + log_cluster
