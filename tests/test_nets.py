@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+from vocluster.classification.choices import ARCHITECTURES
 from vocluster.classification.inference import Predictor
 from vocluster.classification.nets import build_net
+from vocluster.classification.nets.resnet import LAYOUTS
 from vocluster.classification.nets.starcnet import CONV_NAMES, NORM_NAMES, StarcNet, zoom_crops
+from vocluster.classification.nets.vgg import CONFIGS
 from vocluster.classification.transfer import adapt_first_conv, load_pretrained
 from vocluster.errors import InputError
 
@@ -45,6 +48,13 @@ def test_zoom_crops_are_nearest_upsampled_central_windows():
     assert set(small.unique().tolist()) == set(x[0, 0, 11:22, 11:22].unique().tolist())
     with pytest.raises(ValueError, match="32 x 32"):
         StarcNet()(torch.zeros(1, 5, 40, 40))
+
+
+def test_every_offered_architecture_builds_and_no_other():
+    """The CLI's torch-free list of names and the nets that exist stay the same set."""
+    for arch in ARCHITECTURES:
+        assert isinstance(build_net(arch, 3, 2), torch.nn.Module)
+    assert {"starcnet", *LAYOUTS, *CONFIGS, *(f"{d}_bn" for d in CONFIGS)} == set(ARCHITECTURES)
 
 
 @pytest.mark.parametrize(("arch", "params", "keys"), [

@@ -11,7 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-AUGMENTATIONS = ("flip", "rot90", "rescale", "rotate")
+from vocluster.classification.choices import AUGMENTATIONS
+
 RESCALE = 1.07
 
 

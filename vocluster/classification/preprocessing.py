@@ -16,10 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vocluster.classification.choices import CHANNEL_RECIPES, NORMALISATIONS
 from vocluster.errors import InputError
 
-NORMALISATIONS = ("band_mean", "stamp_zscore", "imagenet", "none")
-CHANNEL_RECIPES = ("bands", "phangs", "constant")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

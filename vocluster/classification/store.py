@@ -20,7 +20,6 @@ from vocluster.errors import InputError
 from vocluster.sources.cache import sha256_file
 
 PROJECT_MODELS = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_MODEL = "vocluster-sim-starcnet"
 WEIGHTS, CARD, KERAS_FILE = "weights.pt", "card.json", "model.keras"
 
 # Cards for published weights that `vocluster models fetch NAME --url URL` can install.

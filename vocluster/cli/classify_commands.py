@@ -276,10 +276,13 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_commands(sub) -> None:
-    from vocluster.classification.augment import AUGMENTATIONS
-    from vocluster.classification.nets import ARCHITECTURES
-    from vocluster.classification.preprocessing import CHANNEL_RECIPES, NORMALISATIONS
-    from vocluster.classification.store import DEFAULT_MODEL
+    from vocluster.classification.choices import (
+        ARCHITECTURES,
+        AUGMENTATIONS,
+        CHANNEL_RECIPES,
+        DEFAULT_MODEL,
+        NORMALISATIONS,
+    )
 
     train = sub.add_parser("train", help="train a stamp classifier")
     _add_data_options(train)

@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-from vocluster.membership.base import MembershipEstimator
-from vocluster.membership.dec import DECMembership
-from vocluster.membership.methods import (
-    GMMMembership,
-    HDBSCANMembership,
-    KMeansMembership,
-    MixtureMembership,
-)
+from importlib import import_module
 
-METHODS: dict[str, type[MembershipEstimator]] = {
-    "mixture": MixtureMembership,
-    "kmeans": KMeansMembership,
-    "dec": DECMembership,
-    "hdbscan": HDBSCANMembership,
-    "gmm": GMMMembership,
+from vocluster.membership.base import MembershipEstimator
+
+# Name -> "module:class", imported on demand: only `dec` needs torch, and a CLI call with
+# the default method should not pay the 1.4 s it takes to import it.
+METHODS: dict[str, str] = {
+    "mixture": "vocluster.membership.methods:MixtureMembership",
+    "kmeans": "vocluster.membership.methods:KMeansMembership",
+    "dec": "vocluster.membership.dec:DECMembership",
+    "hdbscan": "vocluster.membership.methods:HDBSCANMembership",
+    "gmm": "vocluster.membership.methods:GMMMembership",
 }
 # `auto` is the method measured best on benchmarks/membership_quality.py (real + synthetic).
 AUTO_METHOD = "mixture"
 
 
-def make_estimator(method: str, **params) -> MembershipEstimator:
-    """Build an estimator by name; `auto` resolves to the benchmark winner."""
+def estimator_class(method: str) -> type[MembershipEstimator]:
+    """The estimator class of a method name; `auto` resolves to the benchmark winner."""
     name = AUTO_METHOD if method == "auto" else method
     if name not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose auto, {', '.join(METHODS)}")
-    return METHODS[name](**params)
+    module, cls = METHODS[name].split(":")
+    return getattr(import_module(module), cls)
 
 
-__all__ = ["AUTO_METHOD", "METHODS", "MembershipEstimator", "make_estimator"]
+def make_estimator(method: str, **params) -> MembershipEstimator:
+    """Build an estimator by name."""
+    return estimator_class(method)(**params)
+
+
+__all__ = ["AUTO_METHOD", "METHODS", "MembershipEstimator", "estimator_class", "make_estimator"]

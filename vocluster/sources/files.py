@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from astropy.utils.exceptions import AstropyWarning
 
 from vocluster.atomic import atomic_output
 from vocluster.errors import InputError
+from vocluster.sources.votable_binary2 import binary2_stream
 
 FORMATS = {
     ".vot": "votable", ".votable": "votable", ".xml": "votable",
@@ -57,9 +59,33 @@ def _votable_with_infos(table: Table):
         del plain.meta[key]
     votable = from_table(plain)
     resource_table = votable.get_first_table()
+    for vo_field in resource_table.fields:
+        # astropy maps bool to `bit` and, in binary streams, sets 0x08 where the standard
+        # (and STILTS/TOPCAT) read the most significant bit; `boolean` is unambiguous.
+        if vo_field.datatype == "bit" and vo_field.arraysize is None:
+            vo_field.datatype = "boolean"
     for key, value in infos.items():
         resource_table.infos.append(Info(name=key, value=str(value)))
     return votable
+
+
+def _write_votable(table: Table, path: Path) -> None:
+    """BINARY2 VOTable (read by TOPCAT, STILTS, pyvo, astropy), its stream built by numpy.
+
+    The header (FIELDs with units and UCDs, INFOs) comes from astropy; only the rows
+    are ours. A table numpy cannot lay out as fixed-width rows is left to astropy.
+    """
+    votable = _votable_with_infos(table[:0])
+    stream = binary2_stream(table, votable.get_first_table().fields)
+    if stream is None:
+        _votable_with_infos(table).to_xml(str(path), tabledata_format="binary2")
+        return
+    header = io.BytesIO()
+    votable.to_xml(header)
+    text = header.getvalue().decode("utf-8")
+    end = text.rindex("</TABLE>")
+    data = f'<DATA><BINARY2><STREAM encoding="base64">\n{stream}</STREAM></BINARY2></DATA>\n'
+    path.write_text(text[:end] + data + text[end:], encoding="utf-8")
 
 
 def write_table(table: Table, path: str | Path, overwrite: bool = False) -> Path:
@@ -68,7 +94,7 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False) -> Path
     with atomic_output(path, overwrite) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
         if fmt == "votable":
-            _votable_with_infos(table).to_xml(str(tmp))
+            _write_votable(table, tmp)
         else:
             table.write(tmp, format=fmt, overwrite=True)
     return Path(path)

@@ -6,11 +6,10 @@ from typing import Any
 
 from torch import nn
 
+from vocluster.classification.choices import ARCHITECTURES
 from vocluster.classification.nets.resnet import LAYOUTS, ResNet
 from vocluster.classification.nets.starcnet import StarcNet
 from vocluster.classification.nets.vgg import CONFIGS, VGG
-
-ARCHITECTURES = ("starcnet", *LAYOUTS, *CONFIGS, *(f"{name}_bn" for name in CONFIGS))
 
 
 def build_net(arch: str, in_channels: int, num_classes: int, **options: Any) -> nn.Module:
