@@ -143,7 +143,6 @@ def _check_writable(paths: list[str | None], overwrite: bool) -> None:
 
 def _write_outputs(result, output: str, plot: str | None, summary_json: str | None,
                    overwrite: bool, title: str) -> None:
-    from vocluster.reports.plots import plot_membership
     from vocluster.sources.files import write_table, write_text
 
     write_table(result.table, output, overwrite=overwrite)
@@ -151,6 +150,8 @@ def _write_outputs(result, output: str, plot: str | None, summary_json: str | No
         payload = {"summary": result.summary.as_dict(), "metadata": result.metadata}
         write_text(json.dumps(payload, indent=2, default=str) + "\n", summary_json, overwrite)
     if plot:
+        from vocluster.reports.plots import plot_membership  # matplotlib: 0.4 s to import
+
         plot_membership(result.table, plot, title=title)
 
 
