@@ -6,6 +6,7 @@ from conftest import f1_score
 
 from vocluster.core.features import FEATURE_SETS
 from vocluster.membership import METHODS, make_estimator
+from vocluster.membership.field import FieldModel
 from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.soft import student_t_assignment
 from vocluster.pipeline import MembershipOptions, find_members, resolve_target
@@ -106,3 +107,53 @@ def test_student_t_assignment_rows_are_distributions():
     q = student_t_assignment(np.random.default_rng(0).normal(size=(50, 3)),
                              np.array([[0, 0, 0], [3, 3, 3.0]]))
     assert np.allclose(q.sum(axis=1), 1) and (q > 0).all()
+
+
+def _field_with_magnitude_dependence(n=20000, seed=0):
+    """Bright field stars are near (large parallax), faint ones far: parallax depends on G."""
+    rng = np.random.default_rng(seed)
+    g = rng.uniform(10, 20, n)
+    parallax = rng.normal(10 - 0.8 * (g - 10), 0.5)
+    pm = rng.normal(0, 2, n)
+    return np.column_stack([pm, parallax]), g
+
+
+def _trapezoid(y, x):
+    return float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2)
+
+
+def test_field_density_follows_magnitude():
+    """Joint p(features, G): at each G the parallax peak sits where that G's field is."""
+    x, g = _field_with_magnitude_dependence()
+    field = FieldModel(8, 20000, np.random.default_rng(0)).fit(x, g, np.ones(len(x), bool))
+    assert field.uses_magnitude
+    grid = np.linspace(-6, 16, 400)
+    points = np.column_stack([np.zeros_like(grid), grid])
+    for mag in (11.0, 15.0, 19.0):
+        density = np.exp(field.log_density(points, np.full(len(grid), mag)))
+        # integral over parallax = p(pm = 0) p(G) = N(0; 0, 2) / 10 (G uniform over 10 mag)
+        assert _trapezoid(density, grid) == pytest.approx(0.1 / np.sqrt(2 * np.pi * 4),
+                                                          rel=0.15)
+        assert grid[np.argmax(density)] == pytest.approx(10 - 0.8 * (mag - 10), abs=0.4)
+
+
+def test_field_density_without_magnitude_is_the_marginal():
+    x, g = _field_with_magnitude_dependence()
+    field = FieldModel(8, 20000, np.random.default_rng(0)).fit(x, g, np.ones(len(x), bool))
+    grid = np.linspace(-6, 16, 400)
+    points = np.column_stack([np.zeros_like(grid), grid])
+    density = np.exp(field.log_density(points, np.full(len(grid), np.nan)))
+    # marginal over G: parallax spread over 2..10 (uniform G), so no sharp peak
+    assert _trapezoid(density, grid) == pytest.approx(1 / np.sqrt(2 * np.pi * 4), rel=0.15)
+    inside = (grid > 3) & (grid < 9)
+    assert density[inside].max() / density[inside].min() < 1.6
+
+
+def test_mixture_uses_magnitudes_only_when_asked(praesepe_like):
+    with_g = find_members(praesepe_like)
+    without = find_members(praesepe_like, MembershipOptions(field_by_magnitude=False))
+    assert with_g.metadata["field_given_g"] is True
+    assert without.metadata["field_given_g"] is False
+    truth = np.asarray(praesepe_like["true_member"])
+    for result in (with_g, without):
+        assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.97

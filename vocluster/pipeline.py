@@ -63,6 +63,7 @@ class MembershipOptions:
     quantile_filter: tuple[float, float] | None = None
     calibrate: bool = True
     use_sky: bool = True
+    field_by_magnitude: bool = True
 
 
 @dataclass
@@ -174,10 +175,14 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
     if options.use_sky and centre is not None:
         positions = tangent_plane(sample.values["ra"][usable], sample.values["dec"][usable],
                                   *centre)
+    magnitudes = None
+    if options.field_by_magnitude and "phot_g_mean_mag" in sample.values:
+        magnitudes = sample.values["phot_g_mean_mag"][usable]
     try:
         estimator = make_estimator(method, **_estimator_params(options, method, target_mean,
                                                                target_spread))
-        estimator.fit(matrix.values[usable], X_err=matrix.errors[usable], positions=positions)
+        estimator.fit(matrix.values[usable], X_err=matrix.errors[usable], positions=positions,
+                      magnitudes=magnitudes)
     except ValueError as exc:
         raise InputError(f"{method}: {exc}") from exc
 
@@ -212,6 +217,8 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         "threshold": options.threshold,
         "calibrated": options.calibrate,
         "sky_term": positions is not None,
+        "field_given_g": estimator.mixture_ is not None
+        and estimator.mixture_.field_uses_magnitude_,
         "target": (target.name or "manual") if target else "most compact overdensity",
         "target_values": "" if target is None else ", ".join(
             f"{k}={v}" for k, v in asdict(target).items() if v is not None and k != "name"),

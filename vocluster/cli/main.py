@@ -42,6 +42,8 @@ def _add_membership_options(parser: argparse.ArgumentParser) -> None:
                         help="report the method's raw soft probabilities, not the mixture's")
     parser.add_argument("--no-sky", action="store_true",
                         help="leave the sky (Plummer vs footprint) term out of the mixture")
+    parser.add_argument("--no-magnitude-field", action="store_true",
+                        help="one field density for all magnitudes, not one given G")
 
 
 def _add_cut_options(parser: argparse.ArgumentParser) -> None:
@@ -128,6 +130,7 @@ def _options(args: argparse.Namespace):
         threshold=args.threshold, seed=args.seed, device=args.device,
         cuts=QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g),
         quantile_filter=quantile, calibrate=not args.no_calibrate, use_sky=not args.no_sky,
+        field_by_magnitude=not args.no_magnitude_field,
     )
 
 

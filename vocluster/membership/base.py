@@ -74,7 +74,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
             return seed
         return find_overdensity(x, errors)
 
-    def fit(self, X, y=None, *, X_err=None, positions=None) -> MembershipEstimator:
+    def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None
+            ) -> MembershipEstimator:
         x = np.asarray(X, dtype=float)
         errors = np.zeros_like(x) if X_err is None else np.asarray(X_err, dtype=float)
         seed = self._seed(x, errors)
@@ -89,7 +90,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
                 raise ValueError("the method's target group and the seed share fewer than 5 "
                                  "stars")
             self.mixture_ = ClusterFieldMixture(random_state=self.random_state).fit(
-                x, errors**2, start, positions)
+                x, errors**2, start, positions,
+                None if magnitudes is None else np.asarray(magnitudes, dtype=float))
             self.membership_ = self.mixture_.membership_
             self._check_target_found()
         else:

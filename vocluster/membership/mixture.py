@@ -3,7 +3,8 @@
 The cluster is one Gaussian whose intrinsic covariance is deconvolved from each star's
 own errors (extreme deconvolution, Bovy et al. 2011), so a faint star with a 1 mas/yr
 error is judged against a correspondingly broader cluster. The field is a Gaussian
-mixture fitted to the stars that are not members; optionally a Plummer sky profile
+mixture fitted to the stars that are not members, as a density of the features given
+each star's G magnitude when G is known (field.py); optionally a Plummer sky profile
 competes with the field's measured footprint. The posterior of the cluster component
 is the membership probability: it is what the fitted model says, not a score.
 """
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2
-from sklearn.mixture import GaussianMixture
 
+from vocluster.membership.field import ClusterMagnitudes, FieldModel
 from vocluster.membership.spatial import PlummerOnFootprint
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -64,11 +65,11 @@ class MixtureFit:
 class ClusterFieldMixture:
     """EM for cluster (deconvolved Gaussian) + field (GMM) [+ Plummer sky term].
 
-    Call `fit(X, variances, seed_weights, positions)`; `membership_` holds the
+    Call `fit(X, variances, seed_weights, positions, magnitudes)`; `membership_` holds the
     posterior cluster probability of each row.
     """
 
-    def __init__(self, n_field_components: int = 8, field_sample: int = 15000,
+    def __init__(self, n_field_components: int = 8, field_sample: int = 30000,
                  n_field_refits: int = 2, exclude_above: float = 0.05, max_iter: int = 300,
                  tol: float = 1e-7,
                  random_state: int = 0) -> None:
@@ -80,27 +81,10 @@ class ClusterFieldMixture:
         self.tol = tol
         self.random_state = random_state
 
-    def _field_log_density(self, x: np.ndarray, field: np.ndarray, rng: np.random.Generator,
-                           previous: GaussianMixture | None) -> GaussianMixture:
-        """Fit the field GMM on (a sample of) the rows marked `field`.
-
-        A refit starts from the previous fit: it converges in a few steps and does not
-        wander to another local optimum, so the result hardly depends on the seed.
-        """
-        idx = np.flatnonzero(field)
-        if len(idx) > self.field_sample:
-            idx = np.sort(rng.choice(idx, self.field_sample, replace=False))
-        k = int(min(self.n_field_components, max(1, len(idx) // 50)))
-        start = {}
-        if previous is not None and previous.n_components == k:
-            start = {"weights_init": previous.weights_, "means_init": previous.means_,
-                     "precisions_init": previous.precisions_}
-        gmm = GaussianMixture(k, covariance_type="full", reg_covar=1e-4, max_iter=200,
-                              random_state=int(rng.integers(2**31 - 1)), **start)
-        return gmm.fit(x[idx])
-
     def fit(self, x: np.ndarray, variances: np.ndarray, seed_weights: np.ndarray,
-            positions: np.ndarray | None = None) -> ClusterFieldMixture:
+            positions: np.ndarray | None = None, magnitudes: np.ndarray | None = None
+            ) -> ClusterFieldMixture:
+        """`magnitudes` (G, NaN where unknown) make the field density depend on brightness."""
         if seed_weights.sum() < _MIN_SEED_WEIGHT:
             raise ValueError("the seed group has fewer than 5 stars")
         rng = np.random.default_rng(self.random_state)
@@ -118,17 +102,22 @@ class ClusterFieldMixture:
         broad = log_gaussian_with_errors(x, mean, 4.0 * cov, variances)
         peak = log_gaussian_with_errors(mean[None], mean, 4.0 * cov, np.zeros((1, len(mean))))
         exclusion = (membership > 0) | (peak[0] - broad < 0.5 * chi2.ppf(0.999, len(mean)))
-        log_like, n_iter, field_gmm = -np.inf, 0, None
+        log_like, n_iter = -np.inf, 0
+        field = FieldModel(self.n_field_components, self.field_sample, rng)
+        cluster_g = None
         for refit in range(self.n_field_refits):
             # Later refits leave out every plausible member outright: sampling by 1 - p
             # would let half-members teach the field the cluster's edge (under-confidence).
-            field_gmm = self._field_log_density(
-                x, ~exclusion if refit == 0 else (membership <= self.exclude_above), rng,
-                field_gmm)
-            log_field = field_gmm.score_samples(x)
+            field.fit(x, magnitudes,
+                      ~exclusion if refit == 0 else (membership <= self.exclude_above))
+            log_field = field.log_density(x, magnitudes)
+            if field.uses_magnitude and cluster_g is None:
+                cluster_g = ClusterMagnitudes(magnitudes)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
                 log_cluster = log_gaussian_with_errors(x, mean, cov, variances)
                 log_a = np.log(weight) + log_cluster
+                if cluster_g is not None:
+                    log_a = log_a + cluster_g.log_density(membership)
                 log_b = np.log1p(-weight) + log_field
                 if sky is not None:
                     log_a = log_a + sky.cluster_log_density()
@@ -147,6 +136,7 @@ class ClusterFieldMixture:
                 if sky is not None:
                     sky.update(membership)
         self.membership_ = membership
+        self.field_uses_magnitude_ = bool(field.uses_magnitude)
         self.fit_ = MixtureFit(mean=mean, cov=cov, weight=weight, log_likelihood=log_like,
                                n_iter=n_iter,
                                sky_centre=None if sky is None else sky.centre,

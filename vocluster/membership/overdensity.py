@@ -19,7 +19,7 @@ def _robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centre, np.where(scale > 0, scale, 1.0)
 
 
-def find_overdensity(x: np.ndarray, errors: np.ndarray, max_cells: int = 96**3,
+def find_overdensity(x: np.ndarray, errors: np.ndarray, max_cells: int = 64**3,
                      scales: tuple[float, ...] = (1.0, 2.0, 4.0), background_ratio: float = 5.0,
                      precise_fraction: float = 0.6, min_contrast: float = 3.0) -> np.ndarray:
     """Seed weights (0/1) for the stars in the strongest compact overdensity of `x`.
