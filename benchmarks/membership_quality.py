@@ -91,23 +91,30 @@ def default_against_hr23_cuts(shared: Path, seeds: int = 4) -> None:
 def synthetic(skip_slow: bool) -> None:
     print("\nsynthetic presets, default method, no catalogue values (5 seeds of the method):")
     print(f"{'preset':11} {'rows':>7} {'F1 med':>7} {'F1 min':>7} {'Jaccard min':>11} "
-          f"{'time med s':>10}")
+          f"{'time med s':>10} {'sum p/N':>9} {'n mid':>5} {'true mid':>9}")
+    print("(sum p/N: expected members over true members; mid: 0.5 <= p < 0.9, true frac "
+          "should be ~0.7)")
     for name, preset in PRESETS.items():
         if skip_slow and preset.n_stars > 100_000:
             continue
         cone = make_cone(preset, seed=0)
         truth = np.asarray(cone["true_member"])
-        scores, times, sets = [], [], []
+        scores, times, sets, probs = [], [], [], []
         for seed in range(5):
             start = time.perf_counter()
             result = find_members(cone, MembershipOptions(seed=seed))
             times.append(time.perf_counter() - start)
             member = np.asarray(result.table["is_member"].filled(False))
             scores.append(f1(member, truth))
+            probs.append(np.asarray(result.table["member_prob"].filled(np.nan)))
             sets.append(set(np.flatnonzero(member)))
         jaccard = min(len(sets[0] & s) / max(len(sets[0] | s), 1) for s in sets[1:])
+        p = probs[0]
+        middle = (p >= 0.5) & (p < 0.9)
         print(f"{name:11} {len(cone):7d} {statistics.median(scores):7.3f} {min(scores):7.3f} "
-              f"{jaccard:11.3f} {statistics.median(times):10.2f}")
+              f"{jaccard:11.3f} {statistics.median(times):10.2f} "
+              f"{np.nansum(p) / truth.sum():9.3f} {middle.sum():5d} "
+              f"{truth[middle].mean() if middle.any() else np.nan:9.2f}")
 
 
 def main() -> None:
