@@ -157,3 +157,24 @@ def test_mixture_uses_magnitudes_only_when_asked(praesepe_like):
     truth = np.asarray(praesepe_like["true_member"])
     for result in (with_g, without):
         assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.97
+
+
+def test_a_sky_clump_with_field_motions_is_not_taken_for_the_cluster():
+    """Seeding from the kinematic columns only: a dense knot of field stars on the sky
+    (a background group, a survey artefact) must not win over a co-moving cluster."""
+    rng = np.random.default_rng(0)
+    n_field, n_knot, n_cluster = 8000, 600, 300
+
+    def field_kinematics(n):
+        return np.column_stack([rng.normal(0, 5, n), rng.normal(0, 5, n), rng.gamma(2, 0.5, n)])
+
+    field = np.column_stack([field_kinematics(n_field), rng.uniform(-1, 1, (n_field, 2))])
+    knot = np.column_stack([field_kinematics(n_knot), rng.normal(0.5, 0.02, (n_knot, 2))])
+    cluster = np.column_stack([rng.normal(4, 0.3, n_cluster), rng.normal(-4, 0.3, n_cluster),
+                               rng.normal(2.5, 0.05, n_cluster),
+                               rng.uniform(-1, 1, (n_cluster, 2))])
+    x = np.vstack([field, knot, cluster])
+    truth = np.arange(len(x)) >= n_field + n_knot
+    est = make_estimator("mixture").fit(x, X_err=np.full_like(x, 0.05), positions=x[:, 3:],
+                                        seed_columns=[0, 1, 2])
+    assert f1_score(est.predict() == 1, truth) > 0.98

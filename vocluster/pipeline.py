@@ -182,7 +182,9 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         estimator = make_estimator(method, **_estimator_params(options, method, target_mean,
                                                                target_spread))
         estimator.fit(matrix.values[usable], X_err=matrix.errors[usable], positions=positions,
-                      magnitudes=magnitudes)
+                      magnitudes=magnitudes,
+                      seed_columns=[i for i, n in enumerate(names)
+                                    if not FEATURES[n].needs_positions])
     except ValueError as exc:
         raise InputError(f"{method}: {exc}") from exc
 

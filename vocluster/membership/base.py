@@ -63,7 +63,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
                ) -> tuple[np.ndarray, np.ndarray]:
         """Return (labels with -1 for noise, soft assignment matrix n x groups)."""
 
-    def _seed(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    def _seed(self, x: np.ndarray, errors: np.ndarray, seed_columns) -> np.ndarray:
         if self.target_mean is not None:
             mean = np.asarray(self.target_mean, dtype=float)
             spread = (np.asarray(self.target_spread, dtype=float) if self.target_spread is not None
@@ -72,13 +72,17 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
             if seed.sum() < 5:
                 raise ValueError("fewer than 5 stars agree with the target's catalogue values")
             return seed
-        return find_overdensity(x, errors)
+        # Sky offsets spread an extended cluster over the whole cone: look for the
+        # overdensity in the kinematic columns only.
+        columns = slice(None) if seed_columns is None else list(seed_columns)
+        return find_overdensity(x[:, columns], errors[:, columns])
 
-    def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None
-            ) -> MembershipEstimator:
+    def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
+            seed_columns=None) -> MembershipEstimator:
+        """`seed_columns`: the columns of X to find the overdensity in (default: all)."""
         x = np.asarray(X, dtype=float)
         errors = np.zeros_like(x) if X_err is None else np.asarray(X_err, dtype=float)
-        seed = self._seed(x, errors)
+        seed = self._seed(x, errors, seed_columns)
         self.labels_, soft = self._group(x, errors, seed)
         self.target_group_ = choose_target_group(soft, seed)
         self.raw_membership_ = np.clip(soft[:, self.target_group_], 0.0, 1.0)

@@ -19,14 +19,15 @@ def _robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centre, np.where(scale > 0, scale, 1.0)
 
 
-def find_overdensity(x: np.ndarray, errors: np.ndarray, max_cells: int = 64**3,
+def find_overdensity(x: np.ndarray, errors: np.ndarray, max_bins: int = 64,
+                     max_cells: int = 96**3,
                      scales: tuple[float, ...] = (1.0, 2.0, 4.0), background_ratio: float = 5.0,
                      precise_fraction: float = 0.6, min_contrast: float = 3.0) -> np.ndarray:
     """Seed weights (0/1) for the stars in the strongest compact overdensity of `x`.
 
     Only the most precise `precise_fraction` of stars are histogrammed: faint stars
-    with large errors blur a cluster into the field. The grid holds at most `max_cells`
-    cells whatever the number of features (96 per axis in 3-D, 31 in 4-D, 15 in 5-D).
+    with large errors blur a cluster into the field. The grid has at most `max_bins` per
+    axis and `max_cells` in all (64 per axis in 3-D, 31 in 4-D, 15 in 5-D).
     Several smoothing scales (in bins) are tried, each against a background
     `background_ratio` times broader.
     """
@@ -39,7 +40,7 @@ def find_overdensity(x: np.ndarray, errors: np.ndarray, max_cells: int = 64**3,
     lo = np.quantile(z[precise], 0.001, axis=0)
     hi = np.quantile(z[precise], 0.999, axis=0)
     pad = 0.1 * (hi - lo)
-    n_bins = int(max_cells ** (1.0 / z.shape[1]) + 1e-9)
+    n_bins = min(max_bins, int(max_cells ** (1.0 / z.shape[1]) + 1e-9))
     edges = [np.linspace(lo[k] - pad[k], hi[k] + pad[k], n_bins + 1) for k in range(z.shape[1])]
     counts, _ = np.histogramdd(z[precise], bins=edges)
     best_score, best_cell, best_scale = 0.0, None, scales[0]
