@@ -126,7 +126,7 @@ def test_field_density_follows_magnitude():
     """Joint p(features, G): at each G the parallax peak sits where that G's field is."""
     x, g = _field_with_magnitude_dependence()
     field = FieldModel(8, 20000, np.random.default_rng(0)).fit(x, g, np.ones(len(x), bool))
-    assert field.uses_magnitude
+    assert field.gmm.means_.shape[1] == 3  # the field mixture spans (pm, parallax, G)
     grid = np.linspace(-6, 16, 400)
     points = np.column_stack([np.zeros_like(grid), grid])
     for mag in (11.0, 15.0, 19.0):
@@ -154,6 +154,9 @@ def test_mixture_uses_magnitudes_only_when_asked(praesepe_like):
     without = find_members(praesepe_like, MembershipOptions(field_by_magnitude=False))
     assert with_g.metadata["field_given_g"] is True
     assert without.metadata["field_given_g"] is False
+    mostly_unknown = praesepe_like.copy()
+    mostly_unknown["phot_g_mean_mag"][: int(0.6 * len(mostly_unknown))] = np.nan
+    assert find_members(mostly_unknown).metadata["field_given_g"] is False
     truth = np.asarray(praesepe_like["true_member"])
     for result in (with_g, without):
         assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.97

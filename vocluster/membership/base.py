@@ -63,7 +63,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
                ) -> tuple[np.ndarray, np.ndarray]:
         """Return (labels with -1 for noise, soft assignment matrix n x groups)."""
 
-    def _seed(self, x: np.ndarray, errors: np.ndarray, seed_columns) -> np.ndarray:
+    def _seed(self, x: np.ndarray, errors: np.ndarray, seed_columns: list[int] | None
+              ) -> np.ndarray:
         if self.target_mean is not None:
             mean = np.asarray(self.target_mean, dtype=float)
             spread = (np.asarray(self.target_spread, dtype=float) if self.target_spread is not None

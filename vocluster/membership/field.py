@@ -1,12 +1,12 @@
-"""Field term of the cluster/field mixture: the field's astrometry given each star's magnitude.
+"""Magnitude terms of the cluster/field mixture: the field's astrometry depends on G.
 
 A bright field star is usually a nearby one, with a large parallax and proper motion; a
-faint one is usually distant. One density for all magnitudes is too thin near a nearby
-cluster for bright stars and too broad for faint ones, so bright field stars that
-happen to move like the cluster were called members. The field is therefore a Gaussian
-mixture in (features, G) and enters as p(features | G) = p(features, G) / p(G); the
-cluster's kinematics do not depend on G, so its term is unchanged. Rows without G use
-the mixture's marginal p(features).
+faint one is usually distant. One field density for all magnitudes is too thin near a
+nearby cluster for bright stars and too broad for faint ones. So the field is a
+Gaussian mixture in (features, G), and the cluster, whose kinematics do not depend on
+G, brings its own G distribution (its luminosity function, measured from the members).
+Both sides then describe the same (features, G) data; rows without G drop G on both
+sides (the field's marginal in the features, no G term for the cluster).
 """
 
 from __future__ import annotations
@@ -17,19 +17,18 @@ from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
 _LOG_2PI = np.log(2.0 * np.pi)
-_MIN_KNOWN_FRACTION = 0.5
 
 
-def _marginal_log_density(points: np.ndarray, gmm: GaussianMixture, dims: slice) -> np.ndarray:
-    """log of the mixture's marginal density over the dimensions `dims`."""
+def _leading_marginal_log_density(points: np.ndarray, gmm: GaussianMixture) -> np.ndarray:
+    """log density of the mixture marginalised to its first points.shape[1] dimensions."""
+    d = points.shape[1]
     parts = []
     for weight, mean, cov in zip(gmm.weights_, gmm.means_, gmm.covariances_, strict=True):
-        sub = np.atleast_2d(cov[dims, dims])
-        chol = np.linalg.cholesky(sub)
-        solved = np.linalg.solve(chol, (points - mean[dims]).T)
+        chol = np.linalg.cholesky(cov[:d, :d])
+        solved = np.linalg.solve(chol, (points - mean[:d]).T)
         log_det = 2.0 * np.sum(np.log(np.diag(chol)))
         parts.append(np.log(weight) - 0.5 * (np.sum(solved**2, axis=0) + log_det
-                                             + sub.shape[0] * _LOG_2PI))
+                                             + d * _LOG_2PI))
     return logsumexp(np.array(parts), axis=0)
 
 
@@ -62,7 +61,7 @@ class ClusterMagnitudes:
 
 
 class FieldModel:
-    """Gaussian mixture of the field, in (features, G) when magnitudes are known."""
+    """Gaussian mixture of the field, in (features, G) when magnitudes are given."""
 
     def __init__(self, n_components: int, sample_size: int, rng: np.random.Generator,
                  tol: float = 1e-2) -> None:
@@ -73,7 +72,6 @@ class FieldModel:
         self.tol = tol
         self.rng = rng
         self.gmm: GaussianMixture | None = None
-        self.uses_magnitude = False
 
     def fit(self, x: np.ndarray, magnitudes: np.ndarray | None, field: np.ndarray) -> FieldModel:
         """(Re)fit on a sample of the rows marked `field`, starting from the last fit.
@@ -81,12 +79,8 @@ class FieldModel:
         Starting from the previous fit converges in a few steps and does not wander to
         another local optimum, so the result hardly depends on the seed.
         """
-        known = np.ones(len(x), dtype=bool)
-        if magnitudes is not None:
-            known = np.isfinite(magnitudes)
-            self.uses_magnitude = bool(known[field].mean() >= _MIN_KNOWN_FRACTION)
-        points = np.column_stack([x, magnitudes]) if self.uses_magnitude else x
-        idx = np.flatnonzero(field & known if self.uses_magnitude else field)
+        points = x if magnitudes is None else np.column_stack([x, magnitudes])
+        idx = np.flatnonzero(field & np.isfinite(points).all(axis=1))
         if len(idx) > self.sample_size:
             idx = np.sort(self.rng.choice(idx, self.sample_size, replace=False))
         k = int(min(self.n_components, max(1, len(idx) // 50)))
@@ -101,14 +95,13 @@ class FieldModel:
         return self
 
     def log_density(self, x: np.ndarray, magnitudes: np.ndarray | None) -> np.ndarray:
-        """log p(features, G) per row (log p(features) where G is unknown or unused)."""
-        d = x.shape[1]
-        if not self.uses_magnitude:
+        """log p(features, G) per row; log p(features) where G is unknown or not used."""
+        if magnitudes is None:
             return self.gmm.score_samples(x)
         known = np.isfinite(magnitudes)
         out = np.empty(len(x))
         if known.any():
             out[known] = self.gmm.score_samples(np.column_stack([x[known], magnitudes[known]]))
-        if (~known).any():
-            out[~known] = _marginal_log_density(x[~known], self.gmm, slice(0, d))
+        if not known.all():
+            out[~known] = _leading_marginal_log_density(x[~known], self.gmm)
         return out

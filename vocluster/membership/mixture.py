@@ -21,6 +21,7 @@ from vocluster.membership.spatial import PlummerOnFootprint
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _MIN_SEED_WEIGHT = 5.0
+_MIN_KNOWN_MAGNITUDES = 0.5
 
 
 def log_gaussian_with_errors(x: np.ndarray, mean: np.ndarray, cov: np.ndarray,
@@ -103,16 +104,16 @@ class ClusterFieldMixture:
         peak = log_gaussian_with_errors(mean[None], mean, 4.0 * cov, np.zeros((1, len(mean))))
         exclusion = (membership > 0) | (peak[0] - broad < 0.5 * chi2.ppf(0.999, len(mean)))
         log_like, n_iter = -np.inf, 0
+        if magnitudes is not None and np.isfinite(magnitudes).mean() < _MIN_KNOWN_MAGNITUDES:
+            magnitudes = None  # too few G values to learn how the field depends on G
         field = FieldModel(self.n_field_components, self.field_sample, rng)
-        cluster_g = None
+        cluster_g = None if magnitudes is None else ClusterMagnitudes(magnitudes)
         for refit in range(self.n_field_refits):
             # Later refits leave out every plausible member outright: sampling by 1 - p
             # would let half-members teach the field the cluster's edge (under-confidence).
             field.fit(x, magnitudes,
                       ~exclusion if refit == 0 else (membership <= self.exclude_above))
             log_field = field.log_density(x, magnitudes)
-            if field.uses_magnitude and cluster_g is None:
-                cluster_g = ClusterMagnitudes(magnitudes)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
                 log_cluster = log_gaussian_with_errors(x, mean, cov, variances)
                 log_a = np.log(weight) + log_cluster
@@ -136,7 +137,7 @@ class ClusterFieldMixture:
                 if sky is not None:
                     sky.update(membership)
         self.membership_ = membership
-        self.field_uses_magnitude_ = bool(field.uses_magnitude)
+        self.field_uses_magnitude_ = magnitudes is not None
         self.fit_ = MixtureFit(mean=mean, cov=cov, weight=weight, log_likelihood=log_like,
                                n_iter=n_iter,
                                sky_centre=None if sky is None else sky.centre,
