@@ -154,9 +154,27 @@ def _need(tool: str, package: str) -> None:
         loud_skip(package, "apt-get install jsamp stilts topcat xvfb")
 
 
-def test_stilts_sends_a_table_and_members_come_back(listener, cone_file):
+def _fits_with_header_cards(path: Path) -> Path:
+    """The cone as a FITS table with COMMENT and HISTORY cards, as archives write them.
+
+    STILTS and TOPCAT send such cards as a 2-D char PARAM (arraysize "69x63"), which
+    astropy's VOTable parser refuses unless vocluster flattens it.
+    """
+    table = Table.read(path)
+    for k in range(40):
+        table.meta.setdefault("COMMENT", []).append(f"archive comment card number {k:02d}")
+        table.meta.setdefault("HISTORY", []).append(f"processing step {k:02d}")
+    fits_path = path.with_suffix(".fits")
+    table.write(fits_path, overwrite=True)
+    return fits_path
+
+
+@pytest.mark.parametrize("kind", ["votable", "fits with COMMENT/HISTORY cards"])
+def test_stilts_sends_a_table_and_members_come_back(listener, cone_file, kind):
     _need("stilts", "STILTS")
     path, truth = cone_file
+    if kind.startswith("fits"):
+        path = _fits_with_header_cards(path)
     sent = subprocess.run(["stilts", "tpipe", f"in={path}", "omode=samp"],
                           capture_output=True, text=True, timeout=180, env=os.environ.copy())
     assert sent.returncode == 0, sent.stderr

@@ -1,5 +1,6 @@
 """VOTable output: the numpy-built BINARY2 stream reads back exactly, in astropy and STILTS."""
 
+import re
 import shutil
 import subprocess
 
@@ -9,7 +10,7 @@ from astropy.io.votable import parse
 from astropy.table import MaskedColumn, Table
 from conftest import loud_skip
 
-from vocluster.sources.files import write_table
+from vocluster.sources.files import read_table, write_table
 
 
 def _table() -> Table:
@@ -88,3 +89,22 @@ def test_stilts_reads_what_we_write(tmp_path):
 def test_tiny_tables_are_written(tmp_path, rows):
     table = _table()[:rows]
     _same(table, Table.read(write_table(table, tmp_path / "out.vot")))
+
+
+def test_stilts_copy_of_a_fits_file_with_header_cards_reads(tmp_path):
+    """STILTS turns FITS COMMENT/HISTORY cards into a 2-D char PARAM ("69x63")."""
+    if shutil.which("stilts") is None:
+        loud_skip("STILTS", "apt-get install stilts")
+    table = _table()[["source_id", "ra", "gmag"]]
+    table.meta["COMMENT"] = [f"comment card {k}" for k in range(30)]
+    table.meta["HISTORY"] = [f"history card {k}" for k in range(30)]
+    table.write(tmp_path / "in.fits")
+    done = subprocess.run(["stilts", "tcopy", f"in={tmp_path / 'in.fits'}",
+                           f"out={tmp_path / 'copy.vot'}", "ofmt=votable"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "copy.vot").read_text()
+    assert re.search(r'<PARAM[^>]*arraysize="\d+x\d+"', text)
+    back = read_table(tmp_path / "copy.vot")
+    assert np.array_equal(back["source_id"], table["source_id"])
+    assert np.allclose(back["ra"], table["ra"])

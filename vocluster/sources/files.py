@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -30,6 +31,26 @@ def table_format(path: str | Path) -> str:
     return FORMATS[suffix]
 
 
+# A char PARAM/INFO-like element with a multi-dimensional arraysize ("69x63"): STILTS and
+# TOPCAT carry FITS COMMENT/HISTORY cards this way, and astropy refuses the whole file.
+_MULTI_DIM_CHAR_PARAM = re.compile(
+    rb'<PARAM\b(?=[^>]*\bdatatype="(?:unicode)?[Cc]har")[^>]*\barraysize="[^"]*x[^"]*"[^>]*>')
+_ARRAYSIZE = re.compile(rb'\barraysize="[^"]*"')
+
+
+def _votable_source(path: Path) -> Path | io.BytesIO:
+    """The VOTable as astropy can parse it: multi-dimensional char PARAMs made 1-D.
+
+    Such a PARAM's value is still the same text; only its shape, which vocluster never
+    uses, is dropped. Files without one are handed over untouched.
+    """
+    data = path.read_bytes()
+    if _MULTI_DIM_CHAR_PARAM.search(data) is None:
+        return path
+    return io.BytesIO(_MULTI_DIM_CHAR_PARAM.sub(
+        lambda m: _ARRAYSIZE.sub(b'arraysize="*"', m.group(0)), data))
+
+
 def read_table(path: str | Path, fmt: str | None = None, label: str | None = None) -> Table:
     """Read a table; any failure becomes one line naming the source and the reason.
 
@@ -44,7 +65,8 @@ def read_table(path: str | Path, fmt: str | None = None, label: str | None = Non
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
-            table = Table.read(path, format=fmt)
+            source = _votable_source(path) if fmt == "votable" else path
+            table = Table.read(source, format=fmt)
     except Exception as exc:  # astropy raises many types for bad files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read {label}: malformed {fmt} table: {reason}") from exc
