@@ -100,7 +100,9 @@ def test_mixture_recovers_intrinsic_dispersion_under_heteroscedastic_errors():
     seed[np.argsort(errors[:n_cl].sum(axis=1))[:200]] = 1.0  # the best-measured members
     fit = ClusterFieldMixture(random_state=0).fit(x, errors**2, seed).fit_
     assert np.sqrt(np.diag(fit.cov)) == pytest.approx([0.3] * 3, rel=0.15)
-    assert fit.mean == pytest.approx([5, 5, 3], abs=0.05)
+    # The parameters come from the precise stars only (about 300 cluster stars here,
+    # standard error of the mean ~0.04): within 3 standard errors.
+    assert fit.mean == pytest.approx([5, 5, 3], abs=0.12)
 
 
 def test_student_t_assignment_rows_are_distributions():
@@ -163,8 +165,9 @@ def test_mixture_uses_magnitudes_only_when_asked(praesepe_like):
 
 
 def test_a_sky_clump_with_field_motions_is_not_taken_for_the_cluster():
-    """Seeding from the kinematic columns only: a dense knot of field stars on the sky
-    (a background group, a survey artefact) must not win over a co-moving cluster."""
+    """A dense knot of field stars on the sky (a background group, a survey artefact),
+    with the field's spread of motions, is no bound cluster and must not win over a
+    co-moving one."""
     rng = np.random.default_rng(0)
     n_field, n_knot, n_cluster = 8000, 600, 300
 
@@ -179,5 +182,5 @@ def test_a_sky_clump_with_field_motions_is_not_taken_for_the_cluster():
     x = np.vstack([field, knot, cluster])
     truth = np.arange(len(x)) >= n_field + n_knot
     est = make_estimator("mixture").fit(x, X_err=np.full_like(x, 0.05), positions=x[:, 3:],
-                                        seed_columns=[0, 1, 2])
+                                        seed_columns=[0, 1, 2], astrometry_columns=(0, 1, 2))
     assert f1_score(est.predict() == 1, truth) > 0.98

@@ -20,7 +20,7 @@ from vocluster.core.sample import GaiaSample, load_sample, sky_centre, tangent_p
 from vocluster.core.summary import ClusterSummary, summarise
 from vocluster.errors import InputError
 from vocluster.membership import AUTO_METHOD, make_estimator
-from vocluster.membership.base import MembershipEstimator
+from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 
 MIN_USABLE_ROWS = 20
 # Internal velocity spread (km/s) and parallax spread used to turn catalogue values into
@@ -64,6 +64,9 @@ class MembershipOptions:
     calibrate: bool = True
     use_sky: bool = True
     field_by_magnitude: bool = True
+    candidate: int = 1
+    force: bool = False
+    release: str | None = None
 
 
 @dataclass
@@ -132,6 +135,13 @@ def _projection_centre(sample: GaiaSample, target: Target | None) -> tuple[float
     return sky_centre(sample.values["ra"], sample.values["dec"])
 
 
+def _astrometry_columns(names: tuple[str, ...]) -> tuple[int, int, int] | None:
+    """Indices of pmra, pmdec and parallax among the features, when all three are there."""
+    if not {"pmra", "pmdec", "parallax"} <= set(names):
+        return None
+    return names.index("pmra"), names.index("pmdec"), names.index("parallax")
+
+
 def _quantile_filter(features: np.ndarray, member: np.ndarray, bounds: tuple[float, float]
                      ) -> np.ndarray:
     """Thesis filter: drop members outside the [lo, hi] quantiles of any feature."""
@@ -144,10 +154,54 @@ def _quantile_filter(features: np.ndarray, member: np.ndarray, bounds: tuple[flo
 def _estimator_params(options: MembershipOptions, method: str,
                       target_mean: np.ndarray | None, target_spread: np.ndarray | None) -> dict:
     params = {"target_mean": target_mean, "target_spread": target_spread,
-              "calibrate": options.calibrate, "random_state": options.seed}
+              "calibrate": options.calibrate, "random_state": options.seed,
+              "candidate": options.candidate,
+              "min_significance": -np.inf if options.force else MIN_SIGNIFICANCE}
     if method == "dec":
         params["device"] = options.device
     return params
+
+
+def _sanity(estimator: MembershipEstimator, member: np.ndarray, positions: np.ndarray | None,
+            options: MembershipOptions) -> dict[str, float | int]:
+    """Significance of the final list and how it sits in the table; refuse a non-cluster.
+
+    The members must be denser than the field around them (the same k-NN test that
+    ranked the candidates, now on the final list); otherwise what was found is field.
+    """
+    significance = estimator.detection_.significance_of(member)
+    if significance < MIN_SIGNIFICANCE and not options.force:
+        raise InputError(f"the {int(member.sum())} members found are not a significant cluster "
+                         f"({significance:.1f} sigma against the field around them, "
+                         f"{MIN_SIGNIFICANCE:g} needed); --force returns them anyway")
+    return {"significance": round(significance, 2),
+            "member_fraction": round(float(member.mean()), 4),
+            "sky_concentration": round(sky_concentration(positions, member), 2)}
+
+
+def sanity_warnings(sanity: dict[str, float | int], n_fitted: int) -> list[str]:
+    """Warnings a user must see: a weak cluster, or members that are most of the table."""
+    out = []
+    if sanity["significance"] < MIN_SIGNIFICANCE:
+        out.append(f"forced: the members are only {sanity['significance']:.1f} sigma above "
+                   f"the field")
+    if sanity["member_fraction"] > 0.5:
+        out.append(f"{sanity['member_fraction']:.0%} of the {n_fitted} fitted rows are "
+                   f"members: check that the table is not already a member list")
+    return out
+
+
+def sky_concentration(positions: np.ndarray | None, member: np.ndarray) -> float:
+    """Members inside the circle that holds 10% of all stars around their centre, over 10%.
+
+    1 means the members are spread like the table; a compact cluster gives several.
+    """
+    if positions is None or member.sum() < 3:
+        return float("nan")
+    centre = np.median(positions[member], axis=0)
+    radius2 = np.sum((positions - centre) ** 2, axis=1)
+    inside = radius2 <= np.quantile(radius2, 0.1)
+    return float(inside[member].mean() / 0.1)
 
 
 def find_members(data, options: MembershipOptions | None = None) -> MembershipResult:
@@ -160,7 +214,8 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         raise InputError("the input table is empty")
     names = resolve_feature_names(options.features)
     target = options.target
-    sample = load_sample(table, require_positions=any(FEATURES[n].needs_positions for n in names))
+    sample = load_sample(table, require_positions=any(FEATURES[n].needs_positions for n in names),
+                         release=options.release)
     centre = _projection_centre(sample, target)
     matrix = build_features(sample, names, centre)
     usable = usable_rows(sample, matrix.values, options.cuts)
@@ -184,7 +239,8 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         estimator.fit(matrix.values[usable], X_err=matrix.errors[usable], positions=positions,
                       magnitudes=magnitudes,
                       seed_columns=[i for i, n in enumerate(names)
-                                    if not FEATURES[n].needs_positions])
+                                    if not FEATURES[n].needs_positions],
+                      astrometry_columns=_astrometry_columns(names))
     except ValueError as exc:
         raise InputError(f"{method}: {exc}") from exc
 
@@ -210,6 +266,8 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
                                    description="Group found by the method; -1 = field/noise",
                                    meta={"ucd": "meta.id;src.class"})
     summary = summarise(sample, member, prob, estimator, names)
+    kinematic_names = tuple(n for n in names if not FEATURES[n].needs_positions)
+    sanity = _sanity(estimator, member[usable], positions, options)
     metadata = {
         "software": f"vocluster {__version__}",
         "method": method,
@@ -221,7 +279,12 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         "sky_term": positions is not None,
         "field_given_g": estimator.mixture_ is not None
         and estimator.mixture_.field_uses_magnitude_,
-        "target": (target.name or "manual") if target else "most compact overdensity",
+        "target": (target.name or "manual") if target else
+        f"candidate {options.candidate} of the blind detection",
+        "candidate": estimator.candidate_index_ or "none: stars near the catalogue values",
+        "candidates": " | ".join(f"{k}: {c.describe(kinematic_names)}"
+                                 for k, c in enumerate(estimator.candidates_[:10], 1)) or "none",
+        **sanity,
         "target_values": "" if target is None else ", ".join(
             f"{k}={v}" for k, v in asdict(target).items() if v is not None and k != "name"),
         "quality_cuts": ", ".join(f"{k}={v}" for k, v in options.cuts.describe().items()) or "none",
@@ -230,6 +293,8 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         "n_rows": len(table),
         "n_fitted": int(usable.sum()),
         "notes": "; ".join(sample.notes) or "none",
+        "errors_estimated": sample.errors_estimated,
+        "warnings": "; ".join(sample.notes + sanity_warnings(sanity, usable.sum())) or "none",
         "target_group": int(estimator.target_group_),
     }
     out.meta.update({f"vocluster_{k}": v for k, v in metadata.items()})

@@ -44,6 +44,11 @@ def _add_membership_options(parser: argparse.ArgumentParser) -> None:
                         help="leave the sky (Plummer vs footprint) term out of the mixture")
     parser.add_argument("--no-magnitude-field", action="store_true",
                         help="one field density for all magnitudes, not one given G")
+    parser.add_argument("--candidate", type=int, default=1, metavar="N",
+                        help="blind: take the N-th most significant detected cluster "
+                             "(default 1; the others are listed in the output metadata)")
+    parser.add_argument("--force", action="store_true",
+                        help="return members even when they are not a significant cluster")
 
 
 def _add_cut_options(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +64,10 @@ def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dec", type=float, help="cone centre Dec (deg)")
     parser.add_argument("--radius", type=float,
                         help="cone radius (deg); default 1.5 x the catalogue r50 for a cluster")
-    parser.add_argument("--release", default="dr3", choices=["dr3", "dr2"], help="Gaia release")
+    parser.add_argument("--release", choices=["dr3", "dr2"],
+                        help="Gaia release: the one fetched (default dr3), and the error model "
+                             "for tables without error columns (default: what the table says, "
+                             "else dr3)")
     parser.add_argument("--tap-url", help="TAP service URL (default: the mirror's own)")
     parser.add_argument("--mirror", help="table/column mapping: esa, vizier or one from the "
                                          "config file (default esa)")
@@ -103,7 +111,7 @@ def _fetch_cone(args: argparse.Namespace, name: str | None):
 
     config = _config(args)
     cuts = QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g)
-    common = {"release": args.release, "cuts": cuts, "config": config, "refresh": args.refresh,
+    common = {"release": args.release or "dr3", "cuts": cuts, "config": config, "refresh": args.refresh,
               "max_rows": args.max_rows, "progress": _progress}
     if name:
         if args.ra is not None or args.dec is not None:
@@ -130,7 +138,8 @@ def _options(args: argparse.Namespace):
         threshold=args.threshold, seed=args.seed, device=args.device,
         cuts=QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g),
         quantile_filter=quantile, calibrate=not args.no_calibrate, use_sky=not args.no_sky,
-        field_by_magnitude=not args.no_magnitude_field,
+        field_by_magnitude=not args.no_magnitude_field, candidate=args.candidate,
+        force=args.force, release=getattr(args, "release", None),
     )
 
 
@@ -177,6 +186,9 @@ def cmd_members(args: argparse.Namespace) -> int:
                              "to fetch the Gaia cone first")
     with console.status(f"finding members of {len(table)} rows with {args.method}"):
         result = find_members(table, options)
+    if result.metadata["warnings"] != "none":
+        for warning in str(result.metadata["warnings"]).split("; "):
+            console.print(f"vocluster: warning: {warning}", highlight=False)
     _write_outputs(result, args.output, args.plot, args.summary_json, args.overwrite,
                    title=f"{source}: {result.metadata['method']}")
     print("\n".join(result.summary.lines()))

@@ -10,16 +10,32 @@ from astropy.table import Table
 from vocluster.core.columns import ColumnMap, column_values, detect_columns, require_columns
 
 ASTROMETRY = ("pmra", "pmdec", "parallax")
-# Gaia DR3 proper-motion errors (mas/yr) are close to parallax errors (mas) times this
-# ratio across magnitudes (Lindegren et al. 2021, table 4); used when pm errors are absent.
-PM_TO_PARALLAX_ERROR = 1.05
+# Typical errors of each release relative to the DR3 parallax model below, as
+# (parallax factor, proper-motion error / parallax error). DR3 (Lindegren et al. 2021,
+# table 4): pm errors ~1.05 x parallax errors. DR2 (Lindegren et al. 2018, sect. 5: 0.04,
+# 0.1, 0.7 mas at G = 15, 17, 20; 0.06, 0.2, 1.2 mas/yr) is ~1.4x less precise in
+# parallax, with proper motions ~1.7x its parallax errors (22 instead of 34 months).
+RELEASE_ERRORS = {"dr3": (1.0, 1.05), "dr2": (1.4, 1.7)}
 
 
-def gaia_dr3_parallax_error(g_mag: np.ndarray) -> np.ndarray:
-    """Typical parallax error (mas) at G: 0.03 at G=15, 0.08 at 17, 0.6 at 20 (Gaia error model)."""
+def gaia_parallax_error(g_mag: np.ndarray, release: str = "dr3") -> np.ndarray:
+    """Typical parallax error (mas) at G; DR3: 0.03 at G=15, 0.08 at 17, 0.6 at 20."""
     g = np.clip(np.nan_to_num(g_mag, nan=19.0), 13.0, 21.5)
     z = 10 ** (0.4 * (g - 15.0))
-    return np.sqrt(40.0 + 800.0 * z + 30.0 * z**2) / 1000.0
+    return RELEASE_ERRORS[release][0] * np.sqrt(40.0 + 800.0 * z + 30.0 * z**2) / 1000.0
+
+
+def detect_release(table: Table) -> str | None:
+    """The Gaia release a table says it holds (metadata or tell-tale columns), if any."""
+    said = str(table.meta.get("vocluster_gaia_release", "")).lower()
+    if said in RELEASE_ERRORS:
+        return said
+    names = " ".join(table.colnames).lower()
+    if "dr2" in names and "dr3" not in names:
+        return "dr2"
+    if "ruwe" in names or "dr3" in names:  # RUWE is in gaia_source from EDR3 on
+        return "dr3"
+    return None
 
 
 def tangent_plane(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float) -> np.ndarray:
@@ -49,6 +65,7 @@ class GaiaSample:
     columns: ColumnMap
     values: dict[str, np.ndarray]
     notes: list[str] = field(default_factory=list)
+    errors_estimated: bool = False
 
     def __len__(self) -> int:
         return len(self.values["pmra"])
@@ -67,35 +84,52 @@ class GaiaSample:
         return np.column_stack([self.values[f"{k}_error"] for k in ASTROMETRY])
 
 
-def _fill_errors(values: dict[str, np.ndarray], notes: list[str]) -> None:
-    """Make sure every astrometric quantity has an error column, saying how it was made."""
+def _fill_errors(values: dict[str, np.ndarray], notes: list[str], release: str | None
+                 ) -> bool:
+    """Make sure every astrometric quantity has an error column, saying how it was made.
+
+    Returns whether any error was estimated from G (the release's error model).
+    """
     n = len(values["pmra"])
+    estimated = False
+    model = release or "dr3"
+    pm_ratio = RELEASE_ERRORS[model][1]
+    said = f"Gaia {model.upper()}" + ("" if release else " (release not stated; --release)")
     if "parallax_error" not in values:
         if "phot_g_mean_mag" in values:
-            values["parallax_error"] = gaia_dr3_parallax_error(values["phot_g_mean_mag"])
-            notes.append("parallax_error estimated from G with the DR3 error model")
+            values["parallax_error"] = gaia_parallax_error(values["phot_g_mean_mag"], model)
+            notes.append(f"no error columns: errors estimated from G with the {said} "
+                         f"error model")
+            estimated = True
         else:
             values["parallax_error"] = np.zeros(n)
             notes.append("no parallax_error or G column: errors taken as zero")
     for key in ("pmra_error", "pmdec_error"):
         if key not in values:
-            values[key] = values["parallax_error"] * PM_TO_PARALLAX_ERROR
-            notes.append(f"{key} estimated as {PM_TO_PARALLAX_ERROR} x parallax_error")
+            values[key] = values["parallax_error"] * pm_ratio
+            if not estimated:
+                notes.append(f"{key} estimated as {pm_ratio} x parallax_error ({said})")
     for key in ("pmra_error", "pmdec_error", "parallax_error"):
         err = values[key]
         bad = ~np.isfinite(err) | (err < 0)
         if bad.any():
             good = err[~bad]
             err[bad] = np.median(good) if good.size else 0.0
+    return estimated
 
 
-def load_sample(table: Table, require_positions: bool = False) -> GaiaSample:
-    """Detect columns and pull out arrays; raise if the astrometry is not there."""
+def load_sample(table: Table, require_positions: bool = False, release: str | None = None
+                ) -> GaiaSample:
+    """Detect columns and pull out arrays; raise if the astrometry is not there.
+
+    `release` ("dr2" or "dr3") chooses the error model for tables without error columns;
+    by default the table's own metadata or columns tell, else DR3 is assumed (and said).
+    """
     columns = detect_columns(table)
     required = ASTROMETRY + (("ra", "dec") if require_positions else ())
     require_columns(table, columns, required)
     values = {key: column_values(table, columns, key)
               for key in columns.columns if key != "source_id"}
     notes: list[str] = []
-    _fill_errors(values, notes)
-    return GaiaSample(columns=columns, values=values, notes=notes)
+    estimated = _fill_errors(values, notes, release or detect_release(table))
+    return GaiaSample(columns=columns, values=values, notes=notes, errors_estimated=estimated)

@@ -1,9 +1,13 @@
 """Shared shape of every membership method (scikit-learn estimator API).
 
 A method only has to group the stars (`_group`). This base then picks the group
-that is the cluster (the one holding the seed stars: catalogue values or the
-strongest overdensity) and, unless told not to, turns it into calibrated
-probabilities with the cluster/field mixture.
+that is the cluster (the one holding the seed stars) and, unless told not to, turns it
+into calibrated probabilities with the cluster/field mixture.
+
+The seed is a detected candidate (detection.py: HDBSCAN in 5-D, ranked by
+significance): blind, the `candidate`-th most significant one; with catalogue values,
+the most significant candidate those values agree with, or else the stars near the
+values themselves (a cluster too sparse to be detected on its own).
 """
 
 from __future__ import annotations
@@ -13,10 +17,28 @@ from abc import abstractmethod
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
+from vocluster.membership.detection import Candidate, DetectionSpace
 from vocluster.membership.mixture import ClusterFieldMixture, log_gaussian_with_errors
-from vocluster.membership.overdensity import find_overdensity
 
 _CHI2_3D_99 = 11.34
+# Hunt & Reffert keep clusters whose CST exceeds 3 sigma and trust those above 5; random
+# HDBSCAN groups in real fields reach 3-4 sigma, so 5 is where a cluster is claimed.
+MIN_SIGNIFICANCE = 5.0
+# Physical bounds on a cluster's intrinsic spread (see mixture.py): internal velocities of
+# open clusters and their escaping halos stay within a few km/s, their depth within a few
+# tens of pc; the floors stand for Gaia's small-scale systematics (~0.02 mas, mas/yr).
+MAX_INTERNAL_VELOCITY_KMS = 4.0
+MAX_DEPTH_PC = 20.0
+KMS_PER_MASYR_KPC = 4.74047
+PM_SYSTEMATIC_FLOOR = 0.05
+PARALLAX_SYSTEMATIC_FLOOR = 0.03
+
+
+def intrinsic_spread_limit(parallax: float) -> tuple[float, float]:
+    """Largest intrinsic (pm, parallax) standard deviation of a cluster at `parallax` (mas)."""
+    plx = max(parallax, 0.0)
+    pm = max(MAX_INTERNAL_VELOCITY_KMS * plx / KMS_PER_MASYR_KPC, PM_SYSTEMATIC_FLOOR)
+    return pm, max(plx**2 * MAX_DEPTH_PC / 1000.0, PARALLAX_SYSTEMATIC_FLOOR)
 
 
 def robust_standardise(x: np.ndarray) -> np.ndarray:
@@ -48,42 +70,88 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
     """Base: fit(X, X_err, positions) -> predict_proba [P(field), P(cluster)], predict 0/1.
 
     `target_mean`/`target_spread` (feature units) point at the cluster from a
-    catalogue; without them the strongest compact overdensity is the target.
+    catalogue; without them the `candidate`-th most significant detection is the target
+    (1 = the strongest); candidates below `min_significance` sigma are not clusters.
     """
 
     def __init__(self, target_mean=None, target_spread=None, calibrate: bool = True,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, candidate: int = 1,
+                 min_significance: float = MIN_SIGNIFICANCE) -> None:
         self.target_mean = target_mean
         self.target_spread = target_spread
         self.calibrate = calibrate
         self.random_state = random_state
+        self.candidate = candidate
+        self.min_significance = min_significance
 
     @abstractmethod
     def _group(self, x: np.ndarray, errors: np.ndarray, seed: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
         """Return (labels with -1 for noise, soft assignment matrix n x groups)."""
 
-    def _seed(self, x: np.ndarray, errors: np.ndarray, seed_columns: list[int] | None
-              ) -> np.ndarray:
+    def _seed(self, x: np.ndarray, errors: np.ndarray, positions: np.ndarray | None,
+              seed_columns: list[int] | None, astrometry_columns) -> np.ndarray:
+        """0/1 seed weights; records `candidates_` and the chosen `candidate_index_`."""
+        columns = list(range(x.shape[1])) if seed_columns is None else list(seed_columns)
+        self.detection_ = DetectionSpace(x[:, columns], errors[:, columns], positions,
+                                         self.random_state)
+        kinematic = None if astrometry_columns is None else tuple(
+            columns.index(c) for c in astrometry_columns)
+        self.candidates_ = self.detection_.candidates(astrometry_columns=kinematic)
+        significant = [c for c in self.candidates_ if c.significance >= self.min_significance]
+        seed = np.zeros(len(x))
         if self.target_mean is not None:
-            mean = np.asarray(self.target_mean, dtype=float)
-            spread = (np.asarray(self.target_spread, dtype=float) if self.target_spread is not None
-                      else 0.1 * np.maximum(np.abs(mean), 1.0))
-            seed = catalogue_seed(x, errors, mean, spread)
-            if seed.sum() < 5:
-                raise ValueError("fewer than 5 stars agree with the target's catalogue values")
-            return seed
-        # Sky offsets spread an extended cluster over the whole cone: look for the
-        # overdensity in the kinematic columns only.
-        columns = slice(None) if seed_columns is None else list(seed_columns)
-        return find_overdensity(x[:, columns], errors[:, columns])
+            chosen = self._agreeing_candidate(significant, columns)
+            if chosen is None:
+                self.candidate_index_ = None
+                return self._catalogue_seed(x, errors)
+        else:
+            if not significant:
+                best = (f"the strongest group ({self.candidates_[0].size} stars) is "
+                        f"{self.candidates_[0].significance:.1f} sigma"
+                        if self.candidates_ else "no group was found at all")
+                raise ValueError(f"no significant cluster in this table: {best}, "
+                                 f"{self.min_significance:g} needed")
+            if not 1 <= self.candidate <= len(significant):
+                raise ValueError(f"candidate {self.candidate} asked for, but only "
+                                 f"{len(significant)} significant candidate(s) were found")
+            chosen = significant[self.candidate - 1]
+        self.candidate_index_ = self.candidates_.index(chosen) + 1
+        seed[chosen.members] = 1.0
+        return seed
+
+    def _agreeing_candidate(self, candidates: list[Candidate], columns: list[int]
+                            ) -> Candidate | None:
+        """The most significant candidate whose centre agrees with the catalogue values."""
+        mean = np.asarray(self.target_mean, dtype=float)[columns]
+        spread = np.asarray(self._target_spread(), dtype=float)[columns]
+        for found in candidates:
+            sem = found.std / np.sqrt(found.size)
+            if np.all(np.abs(found.mean - mean) <= 3.0 * np.hypot(spread, sem)):
+                return found
+        return None
+
+    def _target_spread(self) -> np.ndarray:
+        mean = np.asarray(self.target_mean, dtype=float)
+        return (np.asarray(self.target_spread, dtype=float) if self.target_spread is not None
+                else 0.1 * np.maximum(np.abs(mean), 1.0))
+
+    def _catalogue_seed(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        seed = catalogue_seed(x, errors, np.asarray(self.target_mean, dtype=float),
+                              self._target_spread())
+        if seed.sum() < 5:
+            raise ValueError("fewer than 5 stars agree with the target's catalogue values")
+        return seed
 
     def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
-            seed_columns=None) -> MembershipEstimator:
-        """`seed_columns`: the columns of X to find the overdensity in (default: all)."""
+            seed_columns=None, astrometry_columns=None) -> MembershipEstimator:
+        """`seed_columns`: the columns of X to find the overdensity in (default: all);
+        `astrometry_columns`: where (pmra, pmdec, parallax) are in X, if they are, so that
+        the cluster's intrinsic spread can be bounded physically."""
         x = np.asarray(X, dtype=float)
         errors = np.zeros_like(x) if X_err is None else np.asarray(X_err, dtype=float)
-        seed = self._seed(x, errors, seed_columns)
+        positions = None if positions is None else np.asarray(positions, dtype=float)
+        seed = self._seed(x, errors, positions, seed_columns, astrometry_columns)
         self.labels_, soft = self._group(x, errors, seed)
         self.target_group_ = choose_target_group(soft, seed)
         self.raw_membership_ = np.clip(soft[:, self.target_group_], 0.0, 1.0)
@@ -96,13 +164,28 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
                                  "stars")
             self.mixture_ = ClusterFieldMixture(random_state=self.random_state).fit(
                 x, errors**2, start, positions,
-                None if magnitudes is None else np.asarray(magnitudes, dtype=float))
+                None if magnitudes is None else np.asarray(magnitudes, dtype=float),
+                self._spread_limit(x, start, astrometry_columns))
             self.membership_ = self.mixture_.membership_
             self._check_target_found()
         else:
             self.mixture_ = None
             self.membership_ = self.raw_membership_
         return self
+
+    @staticmethod
+    def _spread_limit(x: np.ndarray, start: np.ndarray, astrometry_columns
+                      ) -> np.ndarray | None:
+        """Per-feature cap on the intrinsic spread, from the seed's median parallax."""
+        if astrometry_columns is None:
+            return None
+        pm_col, pmdec_col, plx_col = astrometry_columns
+        parallax = float(np.median(x[start > 0.5, plx_col])) if (start > 0.5).any() else 0.0
+        pm_limit, plx_limit = intrinsic_spread_limit(parallax)
+        limit = np.full(x.shape[1], np.inf)
+        limit[[pm_col, pmdec_col]] = pm_limit
+        limit[plx_col] = plx_limit
+        return limit
 
     def _check_target_found(self) -> None:
         """A few field stars near the catalogue values are not the cluster: say so."""

@@ -7,6 +7,18 @@ mixture fitted to the stars that are not members, as a density of the features g
 each star's G magnitude when G is known (field.py); optionally a Plummer sky profile
 competes with the field's measured footprint. The posterior of the cluster component
 is the membership probability: it is what the fitted model says, not a score.
+
+Two physical guards keep the cluster a cluster on deep and distant fields:
+
+- Its parameters (mean, intrinsic covariance, sky profile) are learned from the precise
+  stars only (every error at most a quarter of the field's spread). In a G < 21 field
+  most stars have errors larger than a distant cluster's whole extent; weighted in,
+  their sheer number drags the mean and inflates the covariance until the "cluster" is
+  the field's faint population. Every star still gets its posterior, judged against
+  the cluster convolved with its own errors.
+- Its intrinsic spread is capped (`max_intrinsic_std`, given by the caller from the
+  cluster's distance: a few km/s in proper motion, a few tens of pc in depth). A bound
+  cluster cannot be wider than that; a component that wants to be is fitting the field.
 """
 
 from __future__ import annotations
@@ -22,6 +34,28 @@ from vocluster.membership.spatial import PlummerOnFootprint
 _LOG_2PI = np.log(2.0 * np.pi)
 _MIN_SEED_WEIGHT = 5.0
 _MIN_KNOWN_MAGNITUDES = 0.5
+
+
+def cap_spread(cov: np.ndarray, max_std: np.ndarray | None) -> np.ndarray:
+    """Shrink each axis of `cov` to at most `max_std`, keeping the correlations."""
+    if max_std is None:
+        return cov
+    std = np.sqrt(np.diag(cov))
+    factor = np.minimum(1.0, np.asarray(max_std) / np.maximum(std, 1e-12))
+    return cov * factor[:, None] * factor[None, :]
+
+
+def precise_rows(x: np.ndarray, variances: np.ndarray, fraction: float = 0.25) -> np.ndarray:
+    """Rows whose every error is at most `fraction` of the table's robust spread in it.
+
+    Only such a star can tell the cluster from the field by its own astrometry; a star
+    whose error is as large as the field's whole spread says nothing about where the
+    cluster is. Never fewer than the most precise fifth of the table.
+    """
+    q75, q25 = np.percentile(x, [75, 25], axis=0)
+    spread = np.maximum((q75 - q25) / 1.349, 1e-12)
+    worst = np.max(np.sqrt(variances) / spread, axis=1)
+    return worst <= max(fraction, float(np.quantile(worst, 0.2)))
 
 
 def log_gaussian_with_errors(x: np.ndarray, mean: np.ndarray, cov: np.ndarray,
@@ -83,16 +117,19 @@ class ClusterFieldMixture:
         self.random_state = random_state
 
     def fit(self, x: np.ndarray, variances: np.ndarray, seed_weights: np.ndarray,
-            positions: np.ndarray | None = None, magnitudes: np.ndarray | None = None
-            ) -> ClusterFieldMixture:
-        """`magnitudes` (G, NaN where unknown) make the field density depend on brightness."""
+            positions: np.ndarray | None = None, magnitudes: np.ndarray | None = None,
+            max_intrinsic_std: np.ndarray | None = None) -> ClusterFieldMixture:
+        """`magnitudes` (G, NaN where unknown) make the field density depend on brightness;
+        `max_intrinsic_std` (per feature) bounds the cluster's intrinsic spread."""
         if seed_weights.sum() < _MIN_SEED_WEIGHT:
             raise ValueError("the seed group has fewer than 5 stars")
         rng = np.random.default_rng(self.random_state)
         w = seed_weights.astype(float)
         mean = (w @ x) / w.sum()
         centred = x - mean
-        cov = (w[:, None] * centred).T @ centred / w.sum() + 1e-6 * np.eye(x.shape[1])
+        cov = cap_spread((w[:, None] * centred).T @ centred / w.sum() + 1e-6 * np.eye(x.shape[1]),
+                         max_intrinsic_std)
+        precise = precise_rows(x, variances)
         weight = float(np.clip(w.sum() / len(x), 1e-4, 0.5))
         sky = PlummerOnFootprint(positions) if positions is not None else None
         if sky is not None:
@@ -131,11 +168,15 @@ class ClusterFieldMixture:
                 if converged:
                     break
                 weight = float(np.clip(membership.mean(), 1e-6, 1 - 1e-6))
-                active = membership > 1e-5
+                defining = membership * precise
+                if defining.sum() < _MIN_SEED_WEIGHT:
+                    defining = membership  # too few precise members: use them all
+                active = defining > 1e-5
                 mean, cov = deconvolved_moments(x[active], variances[active],
-                                                membership[active], mean, cov)
+                                                defining[active], mean, cov)
+                cov = cap_spread(cov, max_intrinsic_std)
                 if sky is not None:
-                    sky.update(membership)
+                    sky.update(defining)
         self.membership_ = membership
         self.field_uses_magnitude_ = magnitudes is not None
         self.fit_ = MixtureFit(mean=mean, cov=cov, weight=weight, log_likelihood=log_like,

@@ -40,8 +40,9 @@ from vocluster.sources.gaia import DEFAULT_RADIUS_FACTOR
 log = logging.getLogger("vocluster.samp")
 
 MEMBER_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
-                 "ra", "dec", "radius"}
-CONE_PARAMS = {"ra", "dec", "radius", "method", "threshold", "seed", "target"}
+                 "candidate", "force", "ra", "dec", "radius"}
+CONE_PARAMS = {"ra", "dec", "radius", "method", "threshold", "seed", "target", "candidate",
+               "force"}
 CLASSIFY_PARAMS = {"url", "format", "name", "images", "model", "threshold", "table-id"}
 TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
 MTYPES = ("table.load.votable", "table.load.fits", "coord.pointAt.sky", "vocluster.members",

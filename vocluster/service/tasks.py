@@ -76,11 +76,23 @@ def options_with(settings: ServiceSettings, params: dict[str, str]) -> Membershi
             changes["threshold"] = float(params["threshold"])
         if "seed" in params:
             changes["seed"] = int(params["seed"])
+        if "candidate" in params:
+            changes["candidate"] = int(params["candidate"])
+        if "force" in params:
+            changes["force"] = _flag(params["force"])
     except ValueError as exc:
         raise InputError(f"bad parameter value: {exc}") from exc
     if "target" in params:
         changes["target"] = Target.from_known(resolver(settings).lookup(str(params["target"])))
     return replace(options, **changes)
+
+
+def _flag(value: str) -> bool:
+    """SAMP sends strings: "1"/"true"/"yes" and "0"/"false"/"no"."""
+    text = str(value).strip().lower()
+    if text not in ("1", "true", "yes", "0", "false", "no"):
+        raise ValueError(f"force must be true or false, got {value!r}")
+    return text in ("1", "true", "yes")
 
 
 def resolver(settings: ServiceSettings) -> ClusterResolver:

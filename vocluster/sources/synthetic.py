@@ -16,7 +16,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from vocluster.core.sample import PM_TO_PARALLAX_ERROR, gaia_dr3_parallax_error
+from vocluster.core.sample import RELEASE_ERRORS, gaia_parallax_error
 
 K_MAS = 4.74047  # km/s per (mas/yr) at 1 kpc
 
@@ -144,8 +144,8 @@ def make_cone(p: ClusterPreset | str, seed: int = 0, n_stars: int | None = None,
 
     g = np.concatenate([g_c, field["g"]])
     g = np.clip(g, 5.0, None)
-    plx_err = gaia_dr3_parallax_error(g) * rng.lognormal(0, 0.15, g.size)
-    pm_err = plx_err * PM_TO_PARALLAX_ERROR
+    plx_err = gaia_parallax_error(g) * rng.lognormal(0, 0.15, g.size)
+    pm_err = plx_err * RELEASE_ERRORS["dr3"][1]
     truth = np.concatenate([np.ones(n_cl, bool), np.zeros(n_field, bool)])
     true_pmra = np.concatenate([pmra_c, field["pmra"]])
     true_pmdec = np.concatenate([pmdec_c, field["pmdec"]])

@@ -1,0 +1,182 @@
+"""Blind detection of cluster candidates: HDBSCAN in rescaled 5-D, ranked by significance.
+
+This follows Hunt & Reffert (2021, 2023). A cluster is a group of stars that is compact
+in proper motion and parallax *and*, unless it is nearby and larger than the field,
+on the sky. Far away, motion and parallax barely tell a cluster from the field; its
+concentration on the sky does. So the stars are clustered in (xi, eta, pmra, pmdec,
+parallax), each axis scaled robustly (the two sky axes together, so the sky keeps its
+shape), with HDBSCAN at several minimum cluster sizes: small sizes find sparse distant
+clusters, large ones keep an extended nearby cluster in one piece.
+
+HDBSCAN finds groups in any field, random ones included. Each group is therefore
+tested as HR23 did: the distances of its members to their k-th nearest neighbour are
+compared with those of the field stars around it (a one-sided Mann-Whitney U test,
+given in Gaussian sigma). Only the precise stars are clustered (errors at most the
+`precise_quantile` of the table): faint stars with large errors blur every group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.cluster import HDBSCAN
+from sklearn.neighbors import NearestNeighbors
+
+MIN_CLUSTER_SIZES = (10, 20, 40, 80)
+MIN_SAMPLES = 5
+NEIGHBOURS = 10
+# A candidate whose proper-motion spread is this many times what a bound cluster at its
+# parallax can have (intrinsic limit and the members' errors together) is a field mode.
+MAX_SPREAD_RATIO = 2.0
+
+
+@dataclass
+class Candidate:
+    """One detected group; `members` index the rows given to `find_candidates`."""
+
+    members: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    significance: float
+    sky_centre: np.ndarray | None
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def describe(self, names: tuple[str, ...]) -> str:
+        values = ", ".join(f"{n}={v:.3f}" for n, v in zip(names, self.mean, strict=True))
+        return f"{self.size} stars, {self.significance:.1f} sigma, {values}"
+
+
+def _robust_sigma(values: np.ndarray) -> np.ndarray:
+    q75, q25 = np.percentile(values, [75, 25], axis=0)
+    return np.maximum((q75 - q25) / 1.349, 1e-9)
+
+
+def detection_space(x: np.ndarray, positions: np.ndarray | None) -> np.ndarray:
+    """Robustly rescaled (xi, eta, features); the sky axes share one scale."""
+    kin = (x - np.median(x, axis=0)) / _robust_sigma(x)
+    if positions is None:
+        return kin
+    sky_scale = float(np.mean(_robust_sigma(positions)))
+    sky = (positions - np.median(positions, axis=0)) / sky_scale
+    return np.column_stack([sky, kin])
+
+
+def significance(z: np.ndarray, knn_distance: np.ndarray, members: np.ndarray,
+                 tree: NearestNeighbors) -> float:
+    """Sigma by which members' k-NN distances are smaller than those of the nearby field.
+
+    The Mann-Whitney U statistic in units of its standard deviation (normal
+    approximation), so that very strong clusters stay ordered instead of all reaching the
+    smallest representable p-value.
+    """
+    centre = np.median(z[members], axis=0)
+    n_near = min(len(z), max(5 * len(members), 200))
+    _, near = tree.kneighbors(centre[None], n_near)
+    field = np.setdiff1d(near[0], members)
+    n1, n2 = len(members), len(field)
+    if n2 < 10:
+        return 0.0
+    ranks = rankdata(np.concatenate([knn_distance[members], knn_distance[field]]))
+    u = ranks[:n1].sum() - n1 * (n1 + 1) / 2.0
+    return float((n1 * n2 / 2.0 - u) / np.sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0))
+
+
+def _label_sets(z: np.ndarray, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """HDBSCAN labels at every minimum cluster size, from one single-linkage tree.
+
+    The tree (the expensive part) does not depend on the minimum cluster size; scikit-
+    learn keeps it, and condensing it again per size costs milliseconds.
+    """
+    from sklearn.cluster._hdbscan.hdbscan import tree_to_labels
+
+    sizes = tuple(s for s in sizes if 2 * s <= len(z))
+    if not sizes:
+        return []
+    model = HDBSCAN(min_cluster_size=sizes[0], min_samples=MIN_SAMPLES, copy=True).fit(z)
+    return [model.labels_] + [tree_to_labels(model._single_linkage_tree_, size, "eom")[0]
+                              for size in sizes[1:]]
+
+
+def _groups(z: np.ndarray, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """Member index arrays of every HDBSCAN group at every size, repeats removed."""
+    found: list[np.ndarray] = []
+    for labels in _label_sets(z, sizes):
+        for label in range(labels.max() + 1):
+            members = np.flatnonzero(labels == label)
+            if any(len(np.intersect1d(members, old)) > 0.7 * max(len(members), len(old))
+                   for old in found):
+                continue
+            found.append(members)
+    return found
+
+
+def _bound(x: np.ndarray, errors: np.ndarray, astrometry_columns: tuple[int, int, int] | None
+           ) -> bool:
+    """Whether a group's proper-motion spread is possible for a bound cluster at its distance."""
+    if astrometry_columns is None:
+        return True
+    from vocluster.membership.base import intrinsic_spread_limit
+
+    pm_cols, plx_col = list(astrometry_columns[:2]), astrometry_columns[2]
+    pm_limit, _ = intrinsic_spread_limit(float(np.median(x[:, plx_col])))
+    spread = _robust_sigma(x[:, pm_cols])
+    allowed = np.sqrt(pm_limit**2 + np.median(errors[:, pm_cols], axis=0) ** 2)
+    return bool(np.all(spread <= MAX_SPREAD_RATIO * allowed))
+
+
+class DetectionSpace:
+    """The precise stars of a table in rescaled 5-D, with their k-NN distances.
+
+    At most `max_stars` precise stars (errors at most the `precise_quantile` of the
+    table, in units of the features' robust spread) take part, a seeded random subset
+    beyond that. The same space serves detection and the significance of a final list.
+    """
+
+    def __init__(self, x: np.ndarray, errors: np.ndarray, positions: np.ndarray | None,
+                 random_state: int = 0, max_stars: int = 20000,
+                 precise_quantile: float = 0.5) -> None:
+        scaled_error = np.linalg.norm(errors / _robust_sigma(x), axis=1)
+        rows = np.flatnonzero(scaled_error <= np.quantile(scaled_error, precise_quantile))
+        if len(rows) > max_stars:
+            rng = np.random.default_rng(random_state)
+            rows = np.sort(rng.choice(rows, max_stars, replace=False))
+        self.x, self.errors, self.positions, self.rows = x, errors, positions, rows
+        self.z = detection_space(x[rows], None if positions is None else positions[rows])
+        self.usable = len(rows) >= 2 * NEIGHBOURS
+        if self.usable:
+            self.tree = NearestNeighbors(n_neighbors=NEIGHBOURS + 1).fit(self.z)
+            self.knn_distance = self.tree.kneighbors(self.z)[0][:, -1]
+
+    def significance_of(self, member: np.ndarray) -> float:
+        """Significance of a boolean member mask over all rows (its precise part is used)."""
+        inside = np.flatnonzero(member[self.rows])
+        if not self.usable or len(inside) < 3:
+            return 0.0
+        return significance(self.z, self.knn_distance, inside, self.tree)
+
+    def candidates(self, sizes: tuple[int, ...] = MIN_CLUSTER_SIZES,
+                   astrometry_columns: tuple[int, int, int] | None = None) -> list[Candidate]:
+        """Candidates, most significant first; members index the rows of x.
+
+        With `astrometry_columns` (pmra, pmdec, parallax in x), groups too spread in proper
+        motion to be bound clusters (the field's own modes) are left out.
+        """
+        if not self.usable:
+            return []
+        found = []
+        for members in _groups(self.z, sizes):
+            chosen = self.rows[members]
+            if not _bound(self.x[chosen], self.errors[chosen], astrometry_columns):
+                continue
+            found.append(Candidate(
+                members=chosen, mean=np.median(self.x[chosen], axis=0),
+                std=self.x[chosen].std(axis=0),
+                significance=significance(self.z, self.knn_distance, members, self.tree),
+                sky_centre=None if self.positions is None
+                else np.median(self.positions[chosen], axis=0)))
+        return sorted(found, key=lambda c: -c.significance)
