@@ -111,8 +111,8 @@ def _fetch_cone(args: argparse.Namespace, name: str | None):
 
     config = _config(args)
     cuts = QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g)
-    common = {"release": args.release or "dr3", "cuts": cuts, "config": config, "refresh": args.refresh,
-              "max_rows": args.max_rows, "progress": _progress}
+    common = {"release": args.release or "dr3", "cuts": cuts, "config": config,
+              "refresh": args.refresh, "max_rows": args.max_rows, "progress": _progress}
     if name:
         if args.ra is not None or args.dec is not None:
             raise VoclusterError("give a cluster name or --ra/--dec, not both")

@@ -85,8 +85,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
         self.min_significance = min_significance
 
     @abstractmethod
-    def _group(self, x: np.ndarray, errors: np.ndarray, seed: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def _group(self, x: np.ndarray, errors: np.ndarray, seed: np.ndarray,
+               positions: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Return (labels with -1 for noise, soft assignment matrix n x groups)."""
 
     def _seed(self, x: np.ndarray, errors: np.ndarray, positions: np.ndarray | None,
@@ -152,7 +152,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
         errors = np.zeros_like(x) if X_err is None else np.asarray(X_err, dtype=float)
         positions = None if positions is None else np.asarray(positions, dtype=float)
         seed = self._seed(x, errors, positions, seed_columns, astrometry_columns)
-        self.labels_, soft = self._group(x, errors, seed)
+        self.labels_, soft = self._group(x, errors, seed, positions)
         self.target_group_ = choose_target_group(soft, seed)
         self.raw_membership_ = np.clip(soft[:, self.target_group_], 0.0, 1.0)
         if self.calibrate:

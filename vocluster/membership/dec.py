@@ -1,7 +1,11 @@
 """Deep Embedded Clustering (Xie et al. 2016), as the 2020 thesis used it, made seed-stable.
 
-1. Pretrain an autoencoder (MSE) on the standardised features.
-2. K-Means in the latent space (k by silhouette unless given) initialises the centroids.
+1. Pretrain an autoencoder (MSE) on the standardised features and, where the table has
+   them, the sky positions (the same 5-D space the detection uses).
+2. Initialise the centroids as the thesis proposed as its next step: the cluster's from a
+   density clustering (the detected candidate the seed holds, detection.py), the field's
+   from K-Means on the other stars (k by silhouette unless given). K-Means alone on the
+   whole table splits the field and drowns a 1% cluster in one of its pieces.
 3. Train encoder + centroids on KL(P || Q): q_ij is the Student's t kernel,
    p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'); P is refreshed every
    `update_interval` steps; stop when fewer than `tol` of the labels change.
@@ -23,8 +27,9 @@ from sklearn.cluster import KMeans
 from torch import nn
 
 from vocluster.devices import resolve_device
-from vocluster.membership.base import MembershipEstimator, robust_standardise
-from vocluster.membership.methods import silhouette_k, subsample
+from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
+from vocluster.membership.detection import detection_space
+from vocluster.membership.methods import subsample
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -50,6 +55,36 @@ class _DECNet(nn.Module):
         return q / q.sum(dim=1, keepdim=True)
 
 
+FIELD_RADIUS = 2.0
+
+
+def cluster_scaled(z: np.ndarray, seed: np.ndarray, reach: float = 5.0, widen: float = 3.0
+                   ) -> np.ndarray:
+    """Each axis in units of the seed cluster's own spread, softly bounded at `reach`.
+
+    The cluster becomes a unit ball: an axis in which it is as broad as the field (the
+    sky, for a nearby cluster larger than the cone) stops cutting it into pieces, and an
+    axis in which it is narrow (the sky, for a distant one) separates it. Squashing with
+    tanh keeps the field's far tails from dominating the autoencoder's loss.
+    """
+    members = z[seed > 0]
+    centre = np.median(members, axis=0)
+    q75, q25 = np.percentile(members, [75, 25], axis=0)
+    # The seed is the cluster's dense core: its halo reaches a few times further.
+    spread = widen * np.maximum((q75 - q25) / 1.349, 1e-6)
+    return reach * np.tanh((z - centre) / spread / reach)
+
+
+def field_centroid_count(n_field: int, n_cluster: int, low: int = 8, high: int = 30) -> int:
+    """Field centroids enough that each holds about as many stars as the cluster.
+
+    A centroid claims its whole Voronoi cell: with a few field centroids far away, the
+    cluster's cell reaches deep into the field. Field pieces of the cluster's size hem
+    it in (8 at least: the field is a continuum, not a handful of groups).
+    """
+    return int(np.clip(n_field // max(n_cluster, 1), low, high))
+
+
 def target_distribution(q: torch.Tensor) -> torch.Tensor:
     """p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'), f_j = sum_i q_ij."""
     weight = q**2 / q.sum(dim=0)
@@ -63,8 +98,10 @@ class DECMembership(MembershipEstimator):
                  pretrain_epochs: int = 20, pretrain_sample: int = 20000, max_steps: int = 1500,
                  update_interval: int = 100, batch_size: int = 512, tol: float = 0.001,
                  n_init: int = 3, device: str = "auto", target_mean=None, target_spread=None,
-                 calibrate: bool = True, random_state: int = 0) -> None:
-        super().__init__(target_mean, target_spread, calibrate, random_state)
+                 calibrate: bool = True, random_state: int = 0, candidate: int = 1,
+                 min_significance: float = MIN_SIGNIFICANCE) -> None:
+        super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
+                         min_significance)
         self.n_clusters = n_clusters
         self.encoder_dims = encoder_dims
         self.pretrain_epochs = pretrain_epochs
@@ -76,8 +113,8 @@ class DECMembership(MembershipEstimator):
         self.n_init = n_init
         self.device = device
 
-    def _run_once(self, z: np.ndarray, k: int | None, seed: int, device: torch.device
-                  ) -> np.ndarray:
+    def _run_once(self, z: np.ndarray, cluster_seed: np.ndarray, k: int | None, seed: int,
+                  device: torch.device) -> np.ndarray:
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         data = torch.as_tensor(z, dtype=torch.float32, device=device)
@@ -86,9 +123,13 @@ class DECMembership(MembershipEstimator):
                        rng)
         with torch.inference_mode():
             latent = net.encoder(data).cpu().numpy()
-        k = k or silhouette_k(latent, range(2, 11), rng)
+        # Field centroids from stars outside the cluster's ball: the seed is only its core,
+        # and a field centroid placed among its halo would cut it in two.
+        field = latent[np.linalg.norm(z, axis=1) > FIELD_RADIUS]
+        k = k or field_centroid_count(len(field), int((cluster_seed > 0).sum())) + 1
         self.n_clusters_ = k
-        centres = KMeans(k, n_init=10, random_state=seed).fit(latent).cluster_centers_
+        field_centres = KMeans(k - 1, n_init=10, random_state=seed).fit(field).cluster_centers_
+        centres = np.vstack([latent[cluster_seed > 0].mean(axis=0), field_centres])
         net.centroids = nn.Parameter(torch.as_tensor(centres, dtype=torch.float32, device=device))
         self._cluster(net, data, rng)
         with torch.inference_mode():
@@ -128,11 +169,11 @@ class DECMembership(MembershipEstimator):
             loss.backward()
             optimiser.step()
 
-    def _group(self, x, errors, seed):
+    def _group(self, x, errors, seed, positions):
         device = resolve_device(self.device)
-        z = robust_standardise(x)
+        z = cluster_scaled(detection_space(x, positions), seed)
         seeds = np.random.default_rng(self.random_state).integers(0, 2**31 - 1, self.n_init)
-        runs = [self._run_once(z, self.n_clusters, int(s), device) for s in seeds]
+        runs = [self._run_once(z, seed, self.n_clusters, int(s), device) for s in seeds]
         consensus = runs[0].copy()
         reference = runs[0].argmax(axis=1)
         for q in runs[1:]:

@@ -7,7 +7,7 @@ from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
-from vocluster.membership.base import MembershipEstimator, robust_standardise
+from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator, robust_standardise
 from vocluster.membership.soft import student_t_assignment
 
 
@@ -30,7 +30,7 @@ def silhouette_k(z: np.ndarray, k_range: range, rng: np.random.Generator,
 class MixtureMembership(MembershipEstimator):
     """Default: seed (catalogue or overdensity) straight into the calibrated mixture."""
 
-    def _group(self, x, errors, seed):
+    def _group(self, x, errors, seed, positions):
         labels = np.where(seed > 0, 0, -1)
         return labels, seed[:, None]
 
@@ -39,12 +39,14 @@ class KMeansMembership(MembershipEstimator):
     """K-Means with silhouette-chosen k; Student's t soft assignment as membership."""
 
     def __init__(self, n_clusters: int | None = None, max_clusters: int = 10, target_mean=None,
-                 target_spread=None, calibrate: bool = True, random_state: int = 0) -> None:
-        super().__init__(target_mean, target_spread, calibrate, random_state)
+                 target_spread=None, calibrate: bool = True, random_state: int = 0,
+                 candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE) -> None:
+        super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
+                         min_significance)
         self.n_clusters = n_clusters
         self.max_clusters = max_clusters
 
-    def _group(self, x, errors, seed):
+    def _group(self, x, errors, seed, positions):
         rng = np.random.default_rng(self.random_state)
         z = robust_standardise(x)
         k = self.n_clusters or silhouette_k(z, range(2, self.max_clusters + 1), rng)
@@ -57,12 +59,14 @@ class GMMMembership(MembershipEstimator):
     """Gaussian mixture with k chosen by BIC (fitted on a subsample, applied to all)."""
 
     def __init__(self, max_components: int = 10, fit_sample: int = 20000, target_mean=None,
-                 target_spread=None, calibrate: bool = True, random_state: int = 0) -> None:
-        super().__init__(target_mean, target_spread, calibrate, random_state)
+                 target_spread=None, calibrate: bool = True, random_state: int = 0,
+                 candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE) -> None:
+        super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
+                         min_significance)
         self.max_components = max_components
         self.fit_sample = fit_sample
 
-    def _group(self, x, errors, seed):
+    def _group(self, x, errors, seed, positions):
         rng = np.random.default_rng(self.random_state)
         z = robust_standardise(x)
         idx = subsample(len(z), self.fit_sample, rng)
@@ -82,12 +86,14 @@ class HDBSCANMembership(MembershipEstimator):
 
     def __init__(self, min_cluster_size: int = 100, min_samples: int | None = None,
                  target_mean=None, target_spread=None, calibrate: bool = True,
-                 random_state: int = 0) -> None:
-        super().__init__(target_mean, target_spread, calibrate, random_state)
+                 random_state: int = 0, candidate: int = 1,
+                 min_significance: float = MIN_SIGNIFICANCE) -> None:
+        super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
+                         min_significance)
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
 
-    def _group(self, x, errors, seed):
+    def _group(self, x, errors, seed, positions):
         z = robust_standardise(x)
         model = HDBSCAN(min_cluster_size=min(self.min_cluster_size, max(5, len(z) // 10)),
                         min_samples=self.min_samples, copy=True).fit(z)
