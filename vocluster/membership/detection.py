@@ -24,6 +24,8 @@ from scipy.stats import rankdata
 from sklearn.cluster import HDBSCAN
 from sklearn.neighbors import NearestNeighbors
 
+from vocluster.membership.mixture import precise_rows
+
 MIN_CLUSTER_SIZES = (10, 20, 40, 80)
 MIN_SAMPLES = 5
 NEIGHBOURS = 10
@@ -32,7 +34,7 @@ NEIGHBOURS = 10
 MAX_SPREAD_RATIO = 2.0
 
 
-@dataclass
+@dataclass(eq=False)
 class Candidate:
     """One detected group; `members` index the rows given to `find_candidates`."""
 
@@ -124,7 +126,11 @@ def _bound(x: np.ndarray, errors: np.ndarray, astrometry_columns: tuple[int, int
 
     pm_cols, plx_col = list(astrometry_columns[:2]), astrometry_columns[2]
     pm_limit, _ = intrinsic_spread_limit(float(np.median(x[:, plx_col])))
-    spread = _robust_sigma(x[:, pm_cols])
+    # The group's core (the half nearest its centre): a real cluster found with some field
+    # around it is still tight there, a field mode is not.
+    pm = x[:, pm_cols]
+    offset = np.linalg.norm(pm - np.median(pm, axis=0), axis=1)
+    spread = _robust_sigma(pm[offset <= np.median(offset)])
     allowed = np.sqrt(pm_limit**2 + np.median(errors[:, pm_cols], axis=0) ** 2)
     return bool(np.all(spread <= MAX_SPREAD_RATIO * allowed))
 
@@ -132,16 +138,15 @@ def _bound(x: np.ndarray, errors: np.ndarray, astrometry_columns: tuple[int, int
 class DetectionSpace:
     """The precise stars of a table in rescaled 5-D, with their k-NN distances.
 
-    At most `max_stars` precise stars (errors at most the `precise_quantile` of the
-    table, in units of the features' robust spread) take part, a seeded random subset
-    beyond that. The same space serves detection and the significance of a final list.
+    At most `max_stars` precise stars (mixture.precise_rows: errors at most a quarter of
+    the field's spread, and never fewer than the most precise half) take part, a seeded
+    random subset beyond that. The same space serves detection and the significance of
+    a final list.
     """
 
     def __init__(self, x: np.ndarray, errors: np.ndarray, positions: np.ndarray | None,
-                 random_state: int = 0, max_stars: int = 20000,
-                 precise_quantile: float = 0.5) -> None:
-        scaled_error = np.linalg.norm(errors / _robust_sigma(x), axis=1)
-        rows = np.flatnonzero(scaled_error <= np.quantile(scaled_error, precise_quantile))
+                 random_state: int = 0, max_stars: int = 20000) -> None:
+        rows = np.flatnonzero(precise_rows(x, errors**2, at_least=0.5))
         if len(rows) > max_stars:
             rng = np.random.default_rng(random_state)
             rows = np.sort(rng.choice(rows, max_stars, replace=False))

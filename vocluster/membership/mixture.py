@@ -45,17 +45,18 @@ def cap_spread(cov: np.ndarray, max_std: np.ndarray | None) -> np.ndarray:
     return cov * factor[:, None] * factor[None, :]
 
 
-def precise_rows(x: np.ndarray, variances: np.ndarray, fraction: float = 0.25) -> np.ndarray:
+def precise_rows(x: np.ndarray, variances: np.ndarray, fraction: float = 0.25,
+                 at_least: float = 0.2) -> np.ndarray:
     """Rows whose every error is at most `fraction` of the table's robust spread in it.
 
     Only such a star can tell the cluster from the field by its own astrometry; a star
     whose error is as large as the field's whole spread says nothing about where the
-    cluster is. Never fewer than the most precise fifth of the table.
+    cluster is. Never fewer than the most precise `at_least` of the table.
     """
     q75, q25 = np.percentile(x, [75, 25], axis=0)
     spread = np.maximum((q75 - q25) / 1.349, 1e-12)
     worst = np.max(np.sqrt(variances) / spread, axis=1)
-    return worst <= max(fraction, float(np.quantile(worst, 0.2)))
+    return worst <= max(fraction, float(np.quantile(worst, at_least)))
 
 
 def log_gaussian_with_errors(x: np.ndarray, mean: np.ndarray, cov: np.ndarray,

@@ -1,0 +1,151 @@
+"""The failures seen on real fields, each rebuilt on generated data.
+
+Distant sparse clusters (found by their sky concentration), fields without a cluster
+(refused), tables without error columns (errors estimated and recorded), a cluster that
+is most of the table, two clusters in one field (two candidates), raw DEC on a 1% cluster.
+"""
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from conftest import f1_score
+
+from vocluster.core.sample import load_sample
+from vocluster.errors import InputError
+from vocluster.pipeline import MembershipOptions, Target, find_members
+
+BOX = 0.3  # deg: the side of a small field around a distant cluster
+
+
+def _errors(g: np.ndarray) -> np.ndarray:
+    """Gaia DR3-like parallax errors (mas) at G."""
+    z = 10 ** (0.4 * (np.clip(g, 13, 21) - 15))
+    return np.sqrt(40 + 800 * z + 30 * z**2) / 1000
+
+
+def _stars(rng, n, ra, dec, sky_sigma, pm, pm_sigma, plx, plx_sigma, g_range):
+    """Observed stars: true values plus Gaia-like errors at uniform G."""
+    g = rng.uniform(*g_range, n)
+    err = _errors(g)
+    if np.isscalar(sky_sigma):
+        ra_ = rng.normal(ra, sky_sigma, n)
+        dec_ = rng.normal(dec, sky_sigma, n)
+    else:
+        ra_ = rng.uniform(ra - sky_sigma[0], ra + sky_sigma[0], n)
+        dec_ = rng.uniform(dec - sky_sigma[1], dec + sky_sigma[1], n)
+    return {
+        "ra": ra_, "dec": dec_,
+        "pmra": rng.normal(pm[0], pm_sigma, n) + err * rng.normal(size=n),
+        "pmdec": rng.normal(pm[1], pm_sigma, n) + err * rng.normal(size=n),
+        "parallax": rng.normal(plx, plx_sigma, n) + err * rng.normal(size=n),
+        "pmra_error": err, "pmdec_error": err, "parallax_error": err,
+        "phot_g_mean_mag": g,
+    }
+
+
+def _table(*parts) -> tuple[Table, np.ndarray]:
+    """Stack groups of stars; the truth marks every group after the first (the field)."""
+    columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    truth = np.concatenate([np.full(len(p["ra"]), i > 0) for i, p in enumerate(parts)])
+    return Table(columns), truth
+
+
+def _distant_field(rng, n=4000):
+    """A small box towards the anticentre: the field's faint stars move like the cluster."""
+    return _stars(rng, n, 100.0, 10.0, (BOX / 2, BOX / 2), (0.3, -0.8), 1.2, 0.25, 0.25,
+                  (13, 20.5))
+
+
+def test_a_distant_sparse_cluster_is_found_by_its_place_on_the_sky():
+    """40 stars at 12 kpc: motion and parallax alone barely separate them from the field."""
+    rng = np.random.default_rng(3)
+    cluster = _stars(rng, 40, 100.02, 10.01, 0.008, (0.15, -1.05), 0.02, 0.08, 0.0,
+                     (14.5, 18.0))
+    table, truth = _table(_distant_field(rng), cluster)
+    for target in (None, Target("distant", 0.15, -1.05, 0.08)):
+        result = find_members(table, MembershipOptions(target=target))
+        member = np.asarray(result.table["is_member"])
+        bright = np.asarray(table["phot_g_mean_mag"]) <= 18.0
+        assert f1_score(member & bright, truth & bright) > 0.7
+        assert member.sum() < 3 * truth.sum()
+        assert result.metadata["significance"] >= 5
+
+
+def test_a_field_without_a_cluster_is_refused_with_a_reason():
+    rng = np.random.default_rng(4)
+    table, _ = _table(_distant_field(rng, 5000))
+    with pytest.raises(InputError, match=r"no significant cluster|not a significant cluster"):
+        find_members(table, MembershipOptions())
+
+
+def test_force_returns_the_best_group_of_an_empty_field_and_says_so():
+    rng = np.random.default_rng(4)
+    table, _ = _table(_distant_field(rng, 5000))
+    try:
+        result = find_members(table, MembershipOptions(force=True))
+    except InputError as exc:  # even forced, a field with no group at all has no members
+        assert "no group" in str(exc) or "fewer than" in str(exc)
+        return
+    assert result.metadata["significance"] < 5
+    assert "forced" in result.metadata["warnings"]
+
+
+def test_a_table_without_error_columns_gets_estimated_errors_recorded():
+    rng = np.random.default_rng(5)
+    field = _stars(rng, 3000, 130.0, 20.0, (1.0, 1.0), (-5, -5), 6.0, 1.0, 0.8, (10, 19))
+    cluster = _stars(rng, 300, 130.0, 20.0, 0.3, (-36, -13), 0.4, 5.4, 0.1, (8, 19))
+    table, truth = _table(field, cluster)
+    exact = table["parallax_error"].copy()
+    table.remove_columns(["pmra_error", "pmdec_error", "parallax_error"])
+    result = find_members(table, MembershipOptions())
+    assert result.metadata["errors_estimated"] is True
+    assert "errors estimated from G" in result.metadata["warnings"]
+    assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.9
+    dr3 = load_sample(table).values["parallax_error"]
+    assert np.allclose(dr3, exact, rtol=1e-6)  # the same model made the test's errors
+    dr2 = load_sample(table, release="dr2").values
+    assert np.all(dr2["parallax_error"] > dr3) and np.all(dr2["pmra_error"] > dr2["parallax_error"])
+
+
+def test_blind_detection_where_the_cluster_is_most_of_the_table():
+    """A table cut to the cluster's parallax (as Praesepe's is): the cluster is 60% of it."""
+    rng = np.random.default_rng(6)
+    field = _stars(rng, 800, 130.0, 20.0, (2.0, 2.0), (-10, -10), 12.0, 4.2, 0.6, (8, 19))
+    cluster = _stars(rng, 1200, 130.0, 20.0, 0.7, (-36, -13), 0.5, 5.4, 0.08, (6, 19))
+    table, truth = _table(field, cluster)
+    result = find_members(table, MembershipOptions())
+    assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.9
+    assert "of the" in result.metadata["warnings"]  # most of the table: the user is told
+
+
+def test_two_clusters_in_one_field_are_two_candidates_and_either_can_be_chosen():
+    """A bright, rich co-moving group and a fainter cluster 10 mas/yr away: never merged."""
+    rng = np.random.default_rng(7)
+    field = _stars(rng, 6000, 56.0, 24.0, (1.5, 1.5), (2, -4), 8.0, 1.0, 0.8, (10, 19))
+    bright = _stars(rng, 500, 56.3, 24.2, 0.6, (20, -45), 1.0, 7.3, 0.15, (6, 14))
+    faint = _stars(rng, 150, 55.5, 23.6, 0.15, (12, -38), 0.3, 3.0, 0.05, (14, 18.5))
+    table, _ = _table(field, bright, faint)
+    n = len(table)
+    is_bright = np.arange(n) >= 6000
+    is_bright[6500:] = False
+    is_faint = np.arange(n) >= 6500
+    found = []
+    for candidate in (1, 2):
+        result = find_members(table, MembershipOptions(candidate=candidate))
+        member = np.asarray(result.table["is_member"])
+        found.append((f1_score(member, is_bright), f1_score(member, is_faint)))
+        assert "2:" in result.metadata["candidates"]
+    best = [max(pair) for pair in found]
+    assert min(best) > 0.9
+    assert {int(np.argmax(pair)) for pair in found} == {0, 1}  # one run each, none merged
+
+
+@pytest.mark.slow
+def test_raw_dec_finds_a_one_percent_cluster():
+    rng = np.random.default_rng(8)
+    field = _stars(rng, 5000, 132.8, 11.8, (0.7, 0.7), (-2, -3), 5.0, 0.8, 0.6, (10, 19))
+    cluster = _stars(rng, 50, 132.85, 11.8, 0.1, (-11, -3), 0.2, 1.15, 0.03, (10, 18))
+    table, truth = _table(field, cluster)
+    options = MembershipOptions(method="dec", calibrate=False, device="cpu")
+    result = find_members(table, options)
+    assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.85
