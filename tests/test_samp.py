@@ -64,9 +64,14 @@ class Listener:
         self.client.reply(msg_id, {"samp.status": "samp.ok", "samp.result": {}})
 
     def vocluster_id(self, timeout: float = 30) -> str:
+        """vocluster's client id, once it has registered *and* declared its MTypes.
+
+        A daemon that has just (re)connected is registered a moment before its
+        subscriptions are: a call in between is refused by the hub.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for client in self.client.get_registered_clients():
+            for client in self.client.get_subscribed_clients("vocluster.status"):
                 if self.client.get_metadata(client).get("samp.name") == "vocluster":
                     return client
             time.sleep(0.2)
