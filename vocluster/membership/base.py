@@ -145,7 +145,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
 
     def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
             seed_columns=None, astrometry_columns=None) -> MembershipEstimator:
-        """`seed_columns`: the columns of X to find the overdensity in (default: all);
+        """`seed_columns`: the columns of X to detect the cluster in (default: all);
         `astrometry_columns`: where (pmra, pmdec, parallax) are in X, if they are, so that
         the cluster's intrinsic spread can be bounded physically."""
         x = np.asarray(X, dtype=float)

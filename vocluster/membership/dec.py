@@ -30,6 +30,7 @@ from vocluster.devices import resolve_device
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 from vocluster.membership.detection import detection_space
 from vocluster.membership.methods import subsample
+from vocluster.membership.mixture import robust_sigma
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -69,9 +70,8 @@ def cluster_scaled(z: np.ndarray, seed: np.ndarray, reach: float = 5.0, widen: f
     """
     members = z[seed > 0]
     centre = np.median(members, axis=0)
-    q75, q25 = np.percentile(members, [75, 25], axis=0)
     # The seed is the cluster's dense core: its halo reaches a few times further.
-    spread = widen * np.maximum((q75 - q25) / 1.349, 1e-6)
+    spread = widen * robust_sigma(members)
     return reach * np.tanh((z - centre) / spread / reach)
 
 

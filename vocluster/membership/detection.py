@@ -24,7 +24,7 @@ from scipy.stats import rankdata
 from sklearn.cluster import HDBSCAN
 from sklearn.neighbors import NearestNeighbors
 
-from vocluster.membership.mixture import precise_rows
+from vocluster.membership.mixture import precise_rows, robust_sigma
 
 MIN_CLUSTER_SIZES = (10, 20, 40, 80)
 MIN_SAMPLES = 5
@@ -36,7 +36,7 @@ MAX_SPREAD_RATIO = 2.0
 
 @dataclass(eq=False)
 class Candidate:
-    """One detected group; `members` index the rows given to `find_candidates`."""
+    """One detected group; `members` index the rows of the table the DetectionSpace was built on."""
 
     members: np.ndarray
     mean: np.ndarray
@@ -53,17 +53,12 @@ class Candidate:
         return f"{self.size} stars, {self.significance:.1f} sigma, {values}"
 
 
-def _robust_sigma(values: np.ndarray) -> np.ndarray:
-    q75, q25 = np.percentile(values, [75, 25], axis=0)
-    return np.maximum((q75 - q25) / 1.349, 1e-9)
-
-
 def detection_space(x: np.ndarray, positions: np.ndarray | None) -> np.ndarray:
     """Robustly rescaled (xi, eta, features); the sky axes share one scale."""
-    kin = (x - np.median(x, axis=0)) / _robust_sigma(x)
+    kin = (x - np.median(x, axis=0)) / robust_sigma(x)
     if positions is None:
         return kin
-    sky_scale = float(np.mean(_robust_sigma(positions)))
+    sky_scale = float(np.mean(robust_sigma(positions)))
     sky = (positions - np.median(positions, axis=0)) / sky_scale
     return np.column_stack([sky, kin])
 
@@ -130,7 +125,7 @@ def _bound(x: np.ndarray, errors: np.ndarray, astrometry_columns: tuple[int, int
     # around it is still tight there, a field mode is not.
     pm = x[:, pm_cols]
     offset = np.linalg.norm(pm - np.median(pm, axis=0), axis=1)
-    spread = _robust_sigma(pm[offset <= np.median(offset)])
+    spread = robust_sigma(pm[offset <= np.median(offset)])
     allowed = np.sqrt(pm_limit**2 + np.median(errors[:, pm_cols], axis=0) ** 2)
     return bool(np.all(spread <= MAX_SPREAD_RATIO * allowed))
 

@@ -28,7 +28,7 @@ def silhouette_k(z: np.ndarray, k_range: range, rng: np.random.Generator,
 
 
 class MixtureMembership(MembershipEstimator):
-    """Default: seed (catalogue or overdensity) straight into the calibrated mixture."""
+    """Default: the seed (catalogue values or detected candidate) straight into the mixture."""
 
     def _group(self, x, errors, seed, positions):
         labels = np.where(seed > 0, 0, -1)

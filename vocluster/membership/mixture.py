@@ -45,6 +45,12 @@ def cap_spread(cov: np.ndarray, max_std: np.ndarray | None) -> np.ndarray:
     return cov * factor[:, None] * factor[None, :]
 
 
+def robust_sigma(values: np.ndarray) -> np.ndarray:
+    """Per-column spread from the interquartile range (Gaussian sigma units)."""
+    q75, q25 = np.percentile(values, [75, 25], axis=0)
+    return np.maximum((q75 - q25) / 1.349, 1e-9)
+
+
 def precise_rows(x: np.ndarray, variances: np.ndarray, fraction: float = 0.25,
                  at_least: float = 0.2) -> np.ndarray:
     """Rows whose every error is at most `fraction` of the table's robust spread in it.
@@ -53,9 +59,7 @@ def precise_rows(x: np.ndarray, variances: np.ndarray, fraction: float = 0.25,
     whose error is as large as the field's whole spread says nothing about where the
     cluster is. Never fewer than the most precise `at_least` of the table.
     """
-    q75, q25 = np.percentile(x, [75, 25], axis=0)
-    spread = np.maximum((q75 - q25) / 1.349, 1e-12)
-    worst = np.max(np.sqrt(variances) / spread, axis=1)
+    worst = np.max(np.sqrt(variances) / robust_sigma(x), axis=1)
     return worst <= max(fraction, float(np.quantile(worst, at_least)))
 
 
