@@ -13,6 +13,7 @@ from conftest import f1_score
 from vocluster.core.sample import load_sample
 from vocluster.errors import InputError
 from vocluster.pipeline import MembershipOptions, Target, find_members
+from vocluster.sources.synthetic import make_cone
 
 BOX = 0.3  # deg: the side of a small field around a distant cluster
 
@@ -81,13 +82,27 @@ def test_a_field_without_a_cluster_is_refused_with_a_reason():
 def test_force_returns_the_best_group_of_an_empty_field_and_says_so():
     rng = np.random.default_rng(4)
     table, _ = _table(_distant_field(rng, 5000))
-    try:
-        result = find_members(table, MembershipOptions(force=True))
-    except InputError as exc:  # even forced, a field with no group at all has no members
-        assert "no group" in str(exc) or "fewer than" in str(exc)
-        return
+    result = find_members(table, MembershipOptions(force=True))
+    assert result.summary.n_members > 0
     assert result.metadata["significance"] < 5
     assert "forced" in result.metadata["warnings"]
+
+
+def test_an_unbound_raw_list_is_returned_with_a_warning_that_names_why():
+    """Raw K-Means on a distant cluster takes in thousands of field stars: the list's
+    proper-motion spread is far wider than a bound cluster's, and the run says so."""
+    cone = make_cone("Berkeley 29", seed=0, n_stars=4000, n_members=100)
+    result = find_members(cone, MembershipOptions(method="kmeans", calibrate=False))
+    assert result.summary.n_members > 3 * 100
+    assert "proper-motion spread" in result.metadata["warnings"]
+    assert result.metadata["intrinsic_pm_spread"] > 2 * result.metadata["pm_spread_limit"]
+
+
+def test_the_default_on_a_nearby_cluster_is_not_warned_about():
+    cone = make_cone("NGC 2682", seed=2)
+    result = find_members(cone)
+    assert result.metadata["warnings"] == "none"
+    assert result.metadata["intrinsic_pm_spread"] <= result.metadata["pm_spread_limit"]
 
 
 def test_a_table_without_error_columns_gets_estimated_errors_recorded():

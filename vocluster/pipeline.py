@@ -19,7 +19,7 @@ from vocluster.core.quality import QualityCuts, usable_rows
 from vocluster.core.sample import GaiaSample, load_sample, sky_centre, tangent_plane
 from vocluster.core.summary import ClusterSummary, summarise
 from vocluster.errors import InputError
-from vocluster.membership import AUTO_METHOD, make_estimator
+from vocluster.membership import AUTO_METHOD, make_estimator, sanity
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 
 MIN_USABLE_ROWS = 20
@@ -162,48 +162,6 @@ def _estimator_params(options: MembershipOptions, method: str,
     return params
 
 
-def _sanity(estimator: MembershipEstimator, member: np.ndarray, positions: np.ndarray | None,
-            options: MembershipOptions) -> dict[str, float | int]:
-    """Significance of the final list and how it sits in the table; refuse a non-cluster.
-
-    The members must be denser than the field around them (the same k-NN test that
-    ranked the candidates, now on the final list); otherwise what was found is field.
-    """
-    significance = estimator.detection_.significance_of(member)
-    if significance < MIN_SIGNIFICANCE and not options.force:
-        raise InputError(f"the {int(member.sum())} members found are not a significant cluster "
-                         f"({significance:.1f} sigma against the field around them, "
-                         f"{MIN_SIGNIFICANCE:g} needed); --force returns them anyway")
-    return {"significance": round(significance, 2),
-            "member_fraction": round(float(member.mean()), 4),
-            "sky_concentration": round(sky_concentration(positions, member), 2)}
-
-
-def sanity_warnings(sanity: dict[str, float | int], n_fitted: int) -> list[str]:
-    """Warnings a user must see: a weak cluster, or members that are most of the table."""
-    out = []
-    if sanity["significance"] < MIN_SIGNIFICANCE:
-        out.append(f"forced: the members are only {sanity['significance']:.1f} sigma above "
-                   f"the field")
-    if sanity["member_fraction"] > 0.5:
-        out.append(f"{sanity['member_fraction']:.0%} of the {n_fitted} fitted rows are "
-                   f"members: check that the table is not already a member list")
-    return out
-
-
-def sky_concentration(positions: np.ndarray | None, member: np.ndarray) -> float:
-    """Members inside the circle that holds 10% of all stars around their centre, over 10%.
-
-    1 means the members are spread like the table; a compact cluster gives several.
-    """
-    if positions is None or member.sum() < 3:
-        return float("nan")
-    centre = np.median(positions[member], axis=0)
-    radius2 = np.sum((positions - centre) ** 2, axis=1)
-    inside = radius2 <= np.quantile(radius2, 0.1)
-    return float(inside[member].mean() / 0.1)
-
-
 def find_members(data, options: MembershipOptions | None = None) -> MembershipResult:
     """Run membership on a table of Gaia sources; see MembershipOptions for the knobs."""
     options = options or MembershipOptions()
@@ -267,7 +225,12 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
                                    meta={"ucd": "meta.id;src.class"})
     summary = summarise(sample, member, prob, estimator, names)
     kinematic_names = tuple(n for n in names if not FEATURES[n].needs_positions)
-    sanity = _sanity(estimator, member[usable], positions, options)
+    try:
+        figures = sanity.assess(estimator.detection_.significance_of(member[usable]),
+                                {k: v[usable] for k, v in sample.values.items()},
+                                member[usable], positions, options.force)
+    except sanity.NotACluster as exc:
+        raise InputError(str(exc)) from exc
     metadata = {
         "software": f"vocluster {__version__}",
         "method": method,
@@ -284,7 +247,7 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         "candidate": estimator.candidate_index_ or "none: stars near the catalogue values",
         "candidates": " | ".join(f"{k}: {c.describe(kinematic_names)}"
                                  for k, c in enumerate(estimator.candidates_[:10], 1)) or "none",
-        **sanity,
+        **figures,
         "target_values": "" if target is None else ", ".join(
             f"{k}={v}" for k, v in asdict(target).items() if v is not None and k != "name"),
         "quality_cuts": ", ".join(f"{k}={v}" for k, v in options.cuts.describe().items()) or "none",
@@ -294,7 +257,7 @@ def find_members(data, options: MembershipOptions | None = None) -> MembershipRe
         "n_fitted": int(usable.sum()),
         "notes": "; ".join(sample.notes) or "none",
         "errors_estimated": sample.errors_estimated,
-        "warnings": "; ".join(sample.notes + sanity_warnings(sanity, usable.sum())) or "none",
+        "warnings": "; ".join(sample.notes + sanity.warnings(figures, int(usable.sum()))) or "none",
         "target_group": int(estimator.target_group_),
     }
     out.meta.update({f"vocluster_{k}": v for k, v in metadata.items()})

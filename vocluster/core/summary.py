@@ -44,18 +44,33 @@ class ClusterSummary:
         ]
 
 
-def _mean_sem(values: np.ndarray) -> tuple[float | None, float | None]:
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return None, None
-    sem = float(np.std(values, ddof=1) / np.sqrt(values.size)) if values.size > 1 else None
-    return float(np.mean(values)), sem
+def _weighted_mean(values: np.ndarray, errors: np.ndarray) -> tuple[float | None, float | None]:
+    """Mean and its standard error, each star weighted by 1 / (intrinsic^2 + error^2).
+
+    A plain mean lets the many faint members with 0.5 mas errors outweigh the few bright
+    ones measured to 0.02 mas; weighting by the total variance (the cluster's own spread,
+    found by the method of moments, plus each star's error) gives the bright stars their
+    due without pretending the cluster has no depth.
+    """
+    ok = np.isfinite(values) & np.isfinite(errors)
+    values, variance = values[ok], errors[ok] ** 2
+    if values.size < 2:
+        return (float(values[0]) if values.size else None), None
+    intrinsic = max(float(np.var(values, ddof=1) - np.mean(variance)), 0.0)
+    for _ in range(3):  # the moments estimate refined with the weighted mean
+        weight = 1.0 / (intrinsic + variance + 1e-12)
+        mean = float(np.sum(weight * values) / weight.sum())
+        excess = (values - mean) ** 2 - variance
+        intrinsic = max(float(np.sum(weight**2 * excess) / np.sum(weight**2)), 0.0)
+    weight = 1.0 / (intrinsic + variance + 1e-12)
+    return float(np.sum(weight * values) / weight.sum()), float(np.sqrt(1.0 / weight.sum()))
 
 
 def summarise(sample: GaiaSample, member: np.ndarray, prob: np.ndarray, estimator,
               feature_names: tuple[str, ...]) -> ClusterSummary:
-    """Member count, mean astrometry with standard errors, centre, r50, fitted spread."""
-    stats = {k: _mean_sem(sample.values[k][member]) for k in ("pmra", "pmdec", "parallax")}
+    """Member count, error-weighted mean astrometry with errors, centre, r50, fitted spread."""
+    stats = {k: _weighted_mean(sample.values[k][member], sample.values[f"{k}_error"][member])
+             for k in ("pmra", "pmdec", "parallax")}
     ra = dec = r50 = None
     if sample.has_positions and member.sum() > 0:
         ra, dec = sky_centre(sample.values["ra"][member], sample.values["dec"][member])

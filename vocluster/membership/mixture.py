@@ -121,6 +121,19 @@ class ClusterFieldMixture:
         self.tol = tol
         self.random_state = random_state
 
+    def _field_rows(self, membership: np.ndarray, precise: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+        """Rows that teach the field: precise non-members, and imprecise rows by chance 1 - p.
+
+        A precise star with p > 0.05 is kept out outright (sampled by 1 - p, half-members
+        would teach the field the cluster's edge). An imprecise star's p says little about
+        it, so it enters with its field probability: leaving all of them out would empty
+        the field exactly where the cluster is, and faint field stars there would become
+        "members" because the field no longer claims them.
+        """
+        by_chance = rng.uniform(size=len(membership)) < 1.0 - membership
+        return (precise & (membership <= self.exclude_above)) | (~precise & by_chance)
+
     def fit(self, x: np.ndarray, variances: np.ndarray, seed_weights: np.ndarray,
             positions: np.ndarray | None = None, magnitudes: np.ndarray | None = None,
             max_intrinsic_std: np.ndarray | None = None) -> ClusterFieldMixture:
@@ -154,7 +167,7 @@ class ClusterFieldMixture:
             # Later refits leave out every plausible member outright: sampling by 1 - p
             # would let half-members teach the field the cluster's edge (under-confidence).
             field.fit(x, magnitudes,
-                      ~exclusion if refit == 0 else (membership <= self.exclude_above))
+                      ~exclusion if refit == 0 else self._field_rows(membership, precise, rng))
             log_field = field.log_density(x, magnitudes)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
                 log_cluster = log_gaussian_with_errors(x, mean, cov, variances)

@@ -1,0 +1,93 @@
+"""Is what was found a cluster? Figures and refusals applied to every final member list.
+
+Whatever method grouped the stars, the list it returns is checked the same way, with
+physics that does not depend on the method:
+
+- significance: the members must be denser than the field around them (the k-NN test
+  that ranked the detection's candidates, now on the final list);
+- boundness: their intrinsic proper-motion and parallax spreads (observed robust spread
+  less the median error) must be within what a bound cluster at their parallax can have
+  (base.intrinsic_spread_limit, with a factor 2 for escaping halo stars and binaries).
+  A list that is wider has taken in field stars, which is how an over-large list shows
+  itself without a published list to compare with;
+- how the members sit in the table: their fraction of it and their concentration on the
+  sky.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vocluster.membership.base import MIN_SIGNIFICANCE, intrinsic_spread_limit
+from vocluster.membership.mixture import robust_sigma
+
+SPREAD_TOLERANCE = 2.0
+
+
+class NotACluster(ValueError):
+    """The final member list fails the significance test."""
+
+
+def intrinsic_spread(values: np.ndarray, errors: np.ndarray) -> float:
+    """Robust observed spread with the typical measurement error taken out (0 if smaller)."""
+    observed = float(robust_sigma(values[:, None])[0])
+    return float(np.sqrt(max(observed**2 - np.median(errors**2), 0.0)))
+
+
+def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.ndarray,
+           positions: np.ndarray | None, force: bool) -> dict[str, float]:
+    """Sanity figures of a member list; raises NotACluster when it is not significant."""
+    if significance < MIN_SIGNIFICANCE and not force:
+        raise NotACluster(f"the {int(member.sum())} members found are not a significant "
+                          f"cluster ({significance:.1f} sigma against the field around them, "
+                          f"{MIN_SIGNIFICANCE:g} needed); --force returns them anyway")
+    figures = {"significance": round(significance, 2),
+               "member_fraction": round(float(member.mean()), 4),
+               "sky_concentration": round(sky_concentration(positions, member), 2)}
+    if member.sum() >= 3 and {"pmra", "parallax"} <= set(astrometry):
+        spread = {k: intrinsic_spread(astrometry[k][member], astrometry[f"{k}_error"][member])
+                  for k in ("pmra", "pmdec", "parallax")}
+        parallax = float(np.median(astrometry["parallax"][member]))
+        pm_limit, plx_limit = intrinsic_spread_limit(parallax)
+        figures.update({"intrinsic_pm_spread": round(max(spread["pmra"], spread["pmdec"]), 3),
+                        "intrinsic_parallax_spread": round(spread["parallax"], 3),
+                        "pm_spread_limit": round(pm_limit, 3),
+                        "parallax_spread_limit": round(plx_limit, 3)})
+    return figures
+
+
+def warnings(figures: dict[str, float], n_fitted: int) -> list[str]:
+    """What a user must be told: a forced weak cluster, an unbound list, a table of members."""
+    out = []
+    if figures["significance"] < MIN_SIGNIFICANCE:
+        out.append(f"forced: the members are only {figures['significance']:.1f} sigma above "
+                   f"the field")
+    if figures.get("intrinsic_pm_spread", 0.0) > SPREAD_TOLERANCE * figures.get(
+            "pm_spread_limit", np.inf):
+        out.append(f"the members' intrinsic proper-motion spread "
+                   f"({figures['intrinsic_pm_spread']:.2f} mas/yr) is more than "
+                   f"{SPREAD_TOLERANCE:g}x what a bound cluster at their parallax allows "
+                   f"({figures['pm_spread_limit']:.2f}): field stars are among them")
+    elif figures.get("intrinsic_parallax_spread", 0.0) > SPREAD_TOLERANCE * figures.get(
+            "parallax_spread_limit", np.inf):
+        out.append(f"the members' intrinsic parallax spread "
+                   f"({figures['intrinsic_parallax_spread']:.3f} mas) is more than "
+                   f"{SPREAD_TOLERANCE:g}x the depth a cluster at their parallax can have "
+                   f"({figures['parallax_spread_limit']:.3f}): field stars are among them")
+    if figures["member_fraction"] > 0.5:
+        out.append(f"{figures['member_fraction']:.0%} of the {n_fitted} fitted rows are "
+                   f"members: check that the table is not already a member list")
+    return out
+
+
+def sky_concentration(positions: np.ndarray | None, member: np.ndarray) -> float:
+    """Members inside the circle that holds 10% of all stars around their centre, over 10%.
+
+    1 means the members are spread like the table; a compact cluster gives several.
+    """
+    if positions is None or member.sum() < 3:
+        return float("nan")
+    centre = np.median(positions[member], axis=0)
+    radius2 = np.sum((positions - centre) ** 2, axis=1)
+    inside = radius2 <= np.quantile(radius2, 0.1)
+    return float(inside[member].mean() / 0.1)
