@@ -13,6 +13,7 @@ from rich.console import Console
 
 from vocluster import __version__
 from vocluster.cli.classify_commands import add_commands as add_classification_commands
+from vocluster.cli.validate_command import add_validate_arguments, cmd_validate
 from vocluster.core.quality import QualityCuts
 from vocluster.errors import OutputError, VoclusterError
 from vocluster.membership import METHODS
@@ -408,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--method", default="auto", choices=["auto", *METHODS])
     demo.add_argument("--out-dir", default="demo_output", help="where results go")
     demo.set_defaults(handler=cmd_demo)
+    validate = sub.add_parser("validate", help="inject simulated clusters into a field and "
+                              "measure the completeness and contamination of a membership run")
+    add_validate_arguments(validate)
+    _add_membership_options(validate)
+    validate.add_argument("--release", choices=["dr3", "dr2"],
+                          help="error model for tables without error columns")
+    validate.set_defaults(handler=lambda args: cmd_validate(args, _options(args), _progress))
     add_classification_commands(sub)
     return parser
 

@@ -29,6 +29,8 @@ from vocluster.membership.mixture import precise_rows, robust_sigma
 MIN_CLUSTER_SIZES = (10, 20, 40, 80)
 MIN_SAMPLES = 5
 NEIGHBOURS = 10
+BALL_SCALES = (2.0, 4.0, 8.0, 16.0)
+MIN_FIELD_STARS = 30
 # A candidate whose proper-motion spread is this many times what a bound cluster at its
 # parallax can have (intrinsic limit and the members' errors together) is a field mode.
 MAX_SPREAD_RATIO = 2.0
@@ -63,24 +65,40 @@ def detection_space(x: np.ndarray, positions: np.ndarray | None) -> np.ndarray:
     return np.column_stack([sky, kin])
 
 
-def significance(z: np.ndarray, knn_distance: np.ndarray, members: np.ndarray,
-                 tree: NearestNeighbors) -> float:
-    """Sigma by which members' k-NN distances are smaller than those of the nearby field.
+def significance(z: np.ndarray, knn_distance: np.ndarray, members: np.ndarray) -> float:
+    """Sigma by which members' k-NN distances are smaller than those of the field around them.
 
-    The Mann-Whitney U statistic in units of its standard deviation (normal
-    approximation), so that very strong clusters stay ordered instead of all reaching the
-    smallest representable p-value.
+    "Around them" is the field inside a ball 2, 4, 8 or 16 times the size of the group
+    (the radius holding 90% of its members about its centre), or, for a group isolated
+    from the field, simply the field stars nearest to it (at least 30 field stars, at
+    most the 5N nearest), and the group is as significant as it is against the most
+    favourable of these neighbourhoods. The stars merely nearest to the centre would,
+    for a cluster isolated in proper motion, be the field's dense core far away; a
+    single small ball would, next to another cluster, be that cluster. The Mann-Whitney
+    U statistic is given in units of its standard deviation (normal approximation), so
+    very strong clusters stay ordered instead of all reaching the smallest representable
+    p-value.
     """
     centre = np.median(z[members], axis=0)
-    n_near = min(len(z), max(5 * len(members), 200))
-    _, near = tree.kneighbors(centre[None], n_near)
-    field = np.setdiff1d(near[0], members)
-    n1, n2 = len(members), len(field)
-    if n2 < 10:
-        return 0.0
-    ranks = rankdata(np.concatenate([knn_distance[members], knn_distance[field]]))
-    u = ranks[:n1].sum() - n1 * (n1 + 1) / 2.0
-    return float((n1 * n2 / 2.0 - u) / np.sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0))
+    distance = np.linalg.norm(z - centre, axis=1)
+    radius = float(np.quantile(distance[members], 0.9))
+    outside = np.ones(len(z), dtype=bool)
+    outside[members] = False
+    n1 = len(members)
+    field_rows = np.flatnonzero(outside)
+    by_distance = field_rows[np.argsort(distance[field_rows])]
+    neighbourhoods = [by_distance[distance[by_distance] <= scale * radius]
+                      for scale in BALL_SCALES] + [by_distance]
+    best = 0.0
+    for field in neighbourhoods:
+        if len(field) < MIN_FIELD_STARS:
+            continue
+        field = field[:max(5 * n1, 200)]
+        n2 = len(field)
+        ranks = rankdata(np.concatenate([knn_distance[members], knn_distance[field]]))
+        u = ranks[:n1].sum() - n1 * (n1 + 1) / 2.0
+        best = max(best, float((n1 * n2 / 2.0 - u) / np.sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0)))
+    return best
 
 
 def _label_sets(z: np.ndarray, sizes: tuple[int, ...]) -> list[np.ndarray]:
@@ -148,16 +166,26 @@ class DetectionSpace:
         self.x, self.errors, self.positions, self.rows = x, errors, positions, rows
         self.z = detection_space(x[rows], None if positions is None else positions[rows])
         self.usable = len(rows) >= 2 * NEIGHBOURS
+        # The test is made in 5-D and, with positions, also in motion and parallax alone:
+        # a nearby cluster that fills the cone is no denser than the field on the sky,
+        # and in 5-D its sky spread hides how compact it is in the other three.
+        self.spaces = []
         if self.usable:
-            self.tree = NearestNeighbors(n_neighbors=NEIGHBOURS + 1).fit(self.z)
-            self.knn_distance = self.tree.kneighbors(self.z)[0][:, -1]
+            spaces = [self.z] if positions is None else [self.z, self.z[:, 2:]]
+            for z in spaces:
+                tree = NearestNeighbors(n_neighbors=NEIGHBOURS + 1).fit(z)
+                self.spaces.append((z, tree, tree.kneighbors(z)[0][:, -1]))
+
+    def _significance(self, members: np.ndarray) -> float:
+        """The larger of the 5-D and the kinematic-only significance (see __init__)."""
+        return max(significance(z, knn, members) for z, _, knn in self.spaces)
 
     def significance_of(self, member: np.ndarray) -> float:
         """Significance of a boolean member mask over all rows (its precise part is used)."""
         inside = np.flatnonzero(member[self.rows])
         if not self.usable or len(inside) < 3:
             return 0.0
-        return significance(self.z, self.knn_distance, inside, self.tree)
+        return self._significance(inside)
 
     def candidates(self, sizes: tuple[int, ...] = MIN_CLUSTER_SIZES,
                    astrometry_columns: tuple[int, int, int] | None = None) -> list[Candidate]:
@@ -176,7 +204,7 @@ class DetectionSpace:
             found.append(Candidate(
                 members=chosen, mean=np.median(self.x[chosen], axis=0),
                 std=self.x[chosen].std(axis=0),
-                significance=significance(self.z, self.knn_distance, members, self.tree),
+                significance=self._significance(members),
                 sky_centre=None if self.positions is None
                 else np.median(self.positions[chosen], axis=0)))
         return sorted(found, key=lambda c: -c.significance)

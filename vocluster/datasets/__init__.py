@@ -1,0 +1,1 @@
+"""Simulated data with known truth: realistic clusters injected into real fields."""
