@@ -228,6 +228,19 @@ def test_classify_call_on_band_images(listener, tmp_path):
     assert "no images" in _error_text(missing)
 
 
+def test_validate_call_returns_the_injection_table(listener, cone_file):
+    path, _ = cone_file
+    reply = listener.call("vocluster.validate", {"url": path.as_uri(), "n-clusters": "1",
+                                                  "distance-min": "500", "distance-max": "900",
+                                                  "mass-min": "300", "mass-max": "400"})
+    assert reply["samp.status"] == "samp.ok", reply
+    assert "1 injected clusters found" in reply["samp.result"]["summary"]
+    _, result = listener.next_table(kind="validation")
+    assert len(result) == 1 and result["f1"][0] > 0.5
+    bad = listener.call("vocluster.validate", {"url": path.as_uri(), "n-clusters": "many"})
+    assert "bad parameter value" in _error_text(bad)
+
+
 def _error_text(reply: dict) -> str:
     assert reply["samp.status"] == "samp.error", reply
     return reply["samp.error"]["samp.errortxt"]

@@ -23,6 +23,8 @@ class ModelCard:
     class_names: dict[int, str] = field(default_factory=dict)
     cluster_classes: tuple[int, ...] = (1, 2)   # what `is_cluster` means
     threshold: float = 0.5                       # on the summed cluster-class probability
+    temperature: float = 1.0                     # logits / T: fitted on the validation split
+    test_time_augmentation: bool = False         # average logits over the 8 rotations/flips
     stamp_size: int = 32
     pixel_scale_arcsec: float | None = None
     version: str = "1"
@@ -70,6 +72,9 @@ class ModelCard:
                                             for c in self.classes) + " |",
                  f"| is_cluster | P({' + '.join(map(str, self.cluster_classes))}) >= "
                  f"{self.threshold} |",
+                 f"| calibration | temperature {self.temperature:.3f} (validation split) |",
+                 f"| test-time augmentation | "
+                 f"{'8 rotations/flips' if self.test_time_augmentation else 'none'} |",
                  f"| weights sha256 | {self.weights_sha256} |"]
         if self.source_url:
             lines.append(f"| source | {self.source_url} |")

@@ -34,6 +34,46 @@ def _binary_scores(truth: np.ndarray, predicted: np.ndarray) -> dict:
             "recall": recall, "f1": 2 * precision * recall / max(precision + recall, 1e-12)}
 
 
+def reliability(truth: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> dict:
+    """Reliability curve and expected calibration error of the cluster probability.
+
+    Equal-width bins; the error is the count-weighted mean |observed fraction - mean
+    probability|, so cluster_prob 0.7 should mean that 70% of such stamps are clusters."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    index = np.clip(np.digitize(prob, edges) - 1, 0, n_bins - 1)
+    counts = np.bincount(index, minlength=n_bins)
+    filled = counts > 0
+    observed = np.bincount(index, weights=truth.astype(float), minlength=n_bins)
+    mean_p = np.bincount(index, weights=prob, minlength=n_bins)
+    observed[filled] /= counts[filled]
+    mean_p[filled] /= counts[filled]
+    ece = float(np.sum(counts[filled] * np.abs(observed[filled] - mean_p[filled]))
+                / max(counts.sum(), 1))
+    return {"expected_calibration_error": ece, "bin_edges": edges.tolist(),
+            "mean_probability": [float(v) if f else None for v, f in zip(mean_p, filled,
+                                                                           strict=True)],
+            "observed_fraction": [float(v) if f else None for v, f in zip(observed, filled,
+                                                                            strict=True)],
+            "counts": counts.tolist()}
+
+
+def beats_majority(report: dict, margin: float = 0.05) -> tuple[bool, str]:
+    """Is the cluster-vs-not result clearly better than guessing? Both trivial answers
+    are compared: "never a cluster" (the majority when clusters are rarer) and "always a
+    cluster" (its F1 is what a useless classifier gets for free)."""
+    binary = report["binary"]
+    clusters = binary["confusion"][0][0] + binary["confusion"][0][1]
+    n = report["n"]
+    fraction = clusters / max(n, 1)
+    majority_accuracy = max(fraction, 1 - fraction)
+    always_f1 = 2 * fraction / (1 + fraction) if fraction > 0 else 0.0
+    ok = (binary["accuracy"] >= majority_accuracy + margin
+          and binary["f1"] >= always_f1 + margin)
+    return ok, (f"accuracy {binary['accuracy']:.3f} against {majority_accuracy:.3f} for the "
+                f"majority class; cluster F1 {binary['f1']:.3f} against {always_f1:.3f} for "
+                f"calling everything a cluster")
+
+
 def evaluate_predictions(labels: np.ndarray, proba: np.ndarray, classes: tuple[int, ...],
                          cluster_classes: tuple[int, ...], threshold: float = 0.5) -> dict:
     """All the numbers `vocluster evaluate` prints and model cards record."""
@@ -57,4 +97,5 @@ def evaluate_predictions(labels: np.ndarray, proba: np.ndarray, classes: tuple[i
     }
     if 0 < truth.sum() < len(truth):
         report["binary"]["best_f1_threshold"] = choose_threshold(truth, cluster_prob)
+    report["binary"]["reliability"] = reliability(truth, cluster_prob)
     return report

@@ -286,3 +286,42 @@ def report(injections: list[Injection]) -> dict[str, object]:
 
 def _listed(values: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else round(float(v), 4) for v in values]
+
+
+def run_validation(field: Table, options: MembershipOptions, n_clusters: int,
+                   distance: tuple[float, float], mass: tuple[float, float], clones: bool,
+                   seed: int, progress: Callable[[str], None] | None = None
+                   ) -> tuple[dict[str, object], Table]:
+    """The whole validation of a field (CLI and SAMP): find its real cluster, plan the
+    injections away from it (or clones of it), run them, and report.
+
+    Returns the report and one table row per injected cluster (its metadata holds the
+    expected calibration error and the median F1)."""
+    say = progress or (lambda message: None)
+    if n_clusters < 1:
+        raise InputError("the number of injected clusters must be at least 1")
+    sample = load_sample(field, require_positions=True, release=options.release)
+    say("finding the real cluster first, to inject away from it")
+    try:
+        real = find_members(field, options)
+    except InputError as exc:
+        if clones:
+            raise InputError(f"clones need a cluster in the field: {exc}") from exc
+        real = None
+    specs = (like_found(sample, real, n_clusters, seed) if clones
+             else plan_injections(sample, n_clusters, distance, mass, seed, real))
+    injections = validate(field, options, specs, seed,
+                          progress=lambda k, n: say(f"injection {k}/{n} done"))
+    result = report(injections)
+    clusters = Table(rows=result["clusters"])
+    clusters.meta.update({
+        "vocluster_validate_expected_calibration_error": result["expected_calibration_error"],
+        "vocluster_validate_median_f1": result["median_f1"],
+        "vocluster_validate_found": f"{result['n_found']} of {result['n_injections']}"})
+    return result, clusters
+
+
+def summary_line(result: dict[str, object]) -> str:
+    return (f"{result['n_found']} of {result['n_injections']} injected clusters found; "
+            f"median F1 {result['median_f1']:.3f}; expected calibration error "
+            f"{result['expected_calibration_error']:.3f} (rows with p >= 0.05)")

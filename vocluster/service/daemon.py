@@ -33,6 +33,7 @@ from vocluster.service.tasks import (
     read_url_table,
     resolver,
     split_list,
+    validation_outcome,
     write_result,
 )
 from vocluster.sources.gaia import DEFAULT_RADIUS_FACTOR
@@ -45,8 +46,11 @@ CONE_PARAMS = {"ra", "dec", "radius", "method", "threshold", "seed", "target", "
                "force"}
 CLASSIFY_PARAMS = {"url", "format", "name", "images", "model", "threshold", "table-id"}
 TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
+VALIDATE_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
+                   "candidate", "force", "n-clusters", "distance-min", "distance-max",
+                   "mass-min", "mass-max", "like-found"}
 MTYPES = ("table.load.votable", "table.load.fits", "coord.pointAt.sky", "vocluster.members",
-          "vocluster.classify", "vocluster.cone", "vocluster.status")
+          "vocluster.classify", "vocluster.cone", "vocluster.status", "vocluster.validate")
 DOC_URL = "https://github.com/vocluster/vocluster#samp"
 
 
@@ -83,7 +87,8 @@ class SampDaemon:
         handlers = {"table.load.votable": self._on_table, "table.load.fits": self._on_table,
                     "coord.pointAt.sky": self._on_point_at, "vocluster.members": self._on_members,
                     "vocluster.classify": self._on_classify,
-                    "vocluster.cone": self._on_cone, "vocluster.status": self._on_status}
+                    "vocluster.cone": self._on_cone, "vocluster.status": self._on_status,
+                    "vocluster.validate": self._on_validate}
         for mtype, handler in handlers.items():
             client.bind_receive_call(mtype, handler)
             client.bind_receive_notification(
@@ -286,6 +291,21 @@ class SampDaemon:
             return reply
 
         self._accept(msg_id, f"table {name}", work)
+
+    def _on_validate(self, private_key, sender_id, msg_id, mtype, params, extra=None):
+        def start() -> None:
+            self._check_params(params, VALIDATE_PARAMS, mtype)
+            if "url" not in params:
+                raise VoclusterError(f"{mtype}: no url parameter (the field table)")
+            fmt = params.get("format", "votable")
+            if fmt not in ("votable", "fits"):
+                raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
+            options = options_with(self.settings, params)
+            self._start_url_job(msg_id, sender_id, params, fmt,
+                                lambda table: validation_outcome(table, options, params,
+                                                                 log.info))
+
+        self._guarded(msg_id, start)
 
     def _members(self, options) -> Callable[[Table], Outcome]:
         return lambda table: members_outcome(find_members(table, options))

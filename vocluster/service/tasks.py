@@ -6,6 +6,7 @@ import functools
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -38,6 +39,9 @@ class ServiceSettings:
     classify_images: tuple[str, ...] = ()  # band images for vocluster.classify / table loads
     model: str = "vocluster-sim-starcnet"
     on_table: str = "members"              # what a plain table.load.* runs: members|classify
+
+
+MAX_SAMP_INJECTIONS = 50
 
 
 @dataclass(frozen=True)
@@ -87,11 +91,11 @@ def options_with(settings: ServiceSettings, params: dict[str, str]) -> Membershi
     return replace(options, **changes)
 
 
-def _flag(value: str) -> bool:
+def _flag(value: str, name: str = "force") -> bool:
     """SAMP sends strings: "1"/"true"/"yes" and "0"/"false"/"no"."""
     text = str(value).strip().lower()
     if text not in ("1", "true", "yes", "0", "false", "no"):
-        raise ValueError(f"force must be true or false, got {value!r}")
+        raise ValueError(f"{name} must be true or false, got {value!r}")
     return text in ("1", "true", "yes")
 
 
@@ -129,6 +133,27 @@ def members_outcome(result: MembershipResult) -> Outcome:
     text = (f"{s.n_members} members; pmra {s.pmra:.3f} pmdec {s.pmdec:.3f} mas/yr, "
             f"parallax {s.parallax:.3f} mas" if s.n_members else "no members found")
     return Outcome(result.table, text, true_rows(result.table, "is_member"), "members")
+
+
+def validation_outcome(table: Table, options: MembershipOptions, params: dict[str, str],
+                       progress: Callable[[str], None]) -> Outcome:
+    """`vocluster validate` over SAMP: the per-cluster table goes back, the figures in the
+    reply's summary."""
+    from vocluster.membership.validation import run_validation, summary_line
+
+    try:
+        n_clusters = int(params.get("n-clusters", 10))
+        distance = (float(params.get("distance-min", 300)), float(params.get("distance-max", 5000)))
+        mass = (float(params.get("mass-min", 200)), float(params.get("mass-max", 3000)))
+        clones = _flag(params.get("like-found", "0"), "like-found")
+    except ValueError as exc:
+        raise InputError(f"bad parameter value: {exc}") from exc
+    if n_clusters > MAX_SAMP_INJECTIONS:
+        raise InputError(f"n-clusters is at most {MAX_SAMP_INJECTIONS} over SAMP, got "
+                         f"{n_clusters}; run `vocluster validate` for more")
+    result, clusters = run_validation(table, options, n_clusters, distance, mass, clones,
+                                      options.seed, progress)
+    return Outcome(clusters, summary_line(result), [], "validation")
 
 
 def split_list(text: str) -> list[str]:

@@ -1,0 +1,94 @@
+"""Small real-like stamp sets: the default recipe, calibration, CV and the self-check."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vocluster.classification.classifier import fit_temperature
+from vocluster.classification.evaluation import beats_majority, evaluate_predictions, reliability
+from vocluster.cli.main import main
+
+
+def _write_folder(root, n_per_class: int, identical: bool, seed: int = 0):
+    """cluster/ and galaxy/ PNG stamps (96 px) named like PAndAS cutouts, 6 fields.
+    Clusters: many point sources; galaxies: one smooth ellipse. `identical`: every stamp
+    the same image, so nothing can be learnt."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:96, :96] - 47.5
+    base = rng.normal(30, 4, (96, 96))
+    for label in ("cluster", "galaxy"):
+        (root / label).mkdir(parents=True)
+        for i in range(n_per_class):
+            image = base.copy()
+            if not identical:
+                image = rng.normal(30, 4, (96, 96))
+                if label == "cluster":
+                    for _ in range(40):
+                        x, y = rng.normal(0, 8, 2)
+                        image += 120 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 2.0)
+                else:
+                    angle, q = rng.uniform(0, np.pi), rng.uniform(0.3, 0.6)
+                    u = xx * np.cos(angle) + yy * np.sin(angle)
+                    v = (-xx * np.sin(angle) + yy * np.cos(angle)) / q
+                    image += 150 * np.exp(-np.hypot(u, v) / 6.0)
+            field = f"m{100 + i % 6}"
+            name = f"cutout_{field}_g_ccd_1_{10 + i * 0.01:.4f}_{41 + i * 0.01:.4f}.png"
+            Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(root / label / name)
+    return root
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_temperature_scaling_softens_an_overconfident_net():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 400)
+    # right 80% of the time, but with logits that claim ~99.99%
+    correct = rng.uniform(size=400) < 0.8
+    sign = np.where(correct, 1, -1) * np.where(labels == 1, 1, -1)
+    logits = np.column_stack([-5.0 * sign, 5.0 * sign])
+    temperature = fit_temperature(logits, labels)
+    assert temperature > 2.0
+    calibrated = torch.softmax(torch.from_numpy(logits / temperature), 1).numpy()[:, 1]
+    assert 0.7 < calibrated[labels == 1][correct[labels == 1]].mean() < 0.9
+
+
+def test_reliability_and_the_majority_check():
+    truth = np.array([True] * 30 + [False] * 70)
+    curve = reliability(truth, np.where(truth, 0.95, 0.05))
+    assert curve["expected_calibration_error"] == pytest.approx(0.05)
+    useless = evaluate_predictions(np.where(truth, 1, 2), np.tile([0.2, 0.8], (100, 1)),
+                                   (1, 2), (1,))
+    assert not beats_majority(useless)[0]
+    good = evaluate_predictions(np.where(truth, 1, 2),
+                                np.column_stack([truth * 0.9 + 0.05, 0.95 - truth * 0.9]),
+                                (1, 2), (1,))
+    assert beats_majority(good)[0]
+
+
+def test_small_real_stamp_set_gets_the_small_data_recipe_and_cv(tmp_path, capsys):
+    data = _write_folder(tmp_path / "stamps", 24, identical=False)
+    code, out, err = run(capsys, "train", "--data", data, "--epochs", 2, "--cv", 3,
+                         "-o", tmp_path / "model")
+    assert code == 0, err
+    card = json.loads((tmp_path / "model" / "card.json").read_text())
+    assert card["arch"] == "resnet18" and card["test_time_augmentation"] is True
+    assert card["preprocessing"]["crop_size"] == 64
+    assert card["temperature"] > 0
+    assert len(card["metrics"]["cross_validation"]["folds"]) == 3
+    assert "3-fold grouped cross-validation" in out
+
+
+def test_strict_training_fails_when_nothing_was_learnt(tmp_path, capsys):
+    data = _write_folder(tmp_path / "stamps", 18, identical=True)
+    code, out, err = run(capsys, "train", "--data", data, "--epochs", 1, "--strict",
+                         "-o", tmp_path / "model")
+    assert code == 3
+    assert "no better than guessing" in out + err
+    assert (tmp_path / "model" / "card.json").exists()  # written, and said to be useless
