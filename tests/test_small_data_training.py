@@ -9,6 +9,7 @@ from PIL import Image
 
 from vocluster.classification.classifier import fit_temperature
 from vocluster.classification.evaluation import beats_majority, evaluate_predictions, reliability
+from vocluster.classification.store import find_model
 from vocluster.cli.main import main
 
 
@@ -92,3 +93,22 @@ def test_strict_training_fails_when_nothing_was_learnt(tmp_path, capsys):
     assert code == 3
     assert "no better than guessing" in out + err
     assert (tmp_path / "model" / "card.json").exists()  # written, and said to be useless
+
+
+def test_fine_tuning_the_shipped_model_takes_its_card(tmp_path, capsys):
+    """The shipped StarcNet is narrow and takes 32-px, 5-band stamps: `--from` needs no
+    size flags, and stamps of another size are resized, never a traceback."""
+    from vocluster.sources.stamp_files import StampSet, write_npz
+    from vocluster.sources.stamp_simulator import HST_FILTERS, simulate_stamps
+
+    sim = simulate_stamps(60, seed=3)
+    big = np.repeat(np.repeat(sim.stamps, 2, axis=-1), 2, axis=-2)  # 64-px stamps
+    write_npz(StampSet(big, sim.labels, sim.groups, [], HST_FILTERS), tmp_path / "s.npz")
+    code, _, err = run(capsys, "train", "--data", tmp_path / "s.npz", "--from",
+                         "vocluster-sim-starcnet", "--cluster-classes", 1, 2, "--epochs", 1,
+                         "-o", tmp_path / "tuned")
+    assert code == 0, err
+    card = json.loads((tmp_path / "tuned" / "card.json").read_text())
+    shipped = json.loads((find_model("vocluster-sim-starcnet") / "card.json").read_text())
+    assert card["arch"] == "starcnet" and card["arch_options"] == shipped["arch_options"]
+    assert card["stamp_size"] == shipped["stamp_size"] == 32  # the 64-px stamps were resized

@@ -93,13 +93,49 @@ def _apply_recipe(args: argparse.Namespace, n_stamps: int, stamp_size: int,
                   highlight=False)
 
 
+def _take_from_card(args: argparse.Namespace, stamps: np.ndarray) -> np.ndarray:
+    """Fine-tuning from a model: its architecture, sizes and preprocessing come from its
+    card (flags that disagree are overruled, and said so), and stamps of another size
+    are resized to the size the model was trained on."""
+    from vocluster.classification.card import ModelCard
+    from vocluster.classification.store import CARD, find_model
+    from vocluster.sources.stamp_files import resize_stamps
+
+    card = ModelCard.read(find_model(args.from_model) / CARD)
+    if card.arch == "keras":
+        raise InputError(f"{args.from_model} is a Keras model; fine-tune it in Keras")
+    wanted = {"arch": card.arch, "width": card.arch_options.get("width"),
+              "hidden": card.arch_options.get("hidden"),
+              "normalisation": card.preprocessing.normalisation,
+              "channel_recipe": card.preprocessing.channel_recipe,
+              "crop_size": card.preprocessing.crop_size,
+              "input_size": card.preprocessing.input_size,
+              "band_means": list(card.preprocessing.band_means) or None}
+    overruled = [f"--{k.replace('_', '-')}" for k, v in wanted.items()
+                 if getattr(args, k, None) not in (None, v)
+                 and not (k == "normalisation" and args.normalisation == "stamp_zscore")]
+    for key, value in wanted.items():
+        setattr(args, key, value)
+    if overruled:
+        console.print(f"vocluster: note: {', '.join(overruled)} taken from {card.name}'s card",
+                      highlight=False)
+    if stamps.shape[1] != len(card.bands):
+        raise InputError(f"{card.name} takes {len(card.bands)} bands "
+                         f"({', '.join(card.bands)}); the stamps have {stamps.shape[1]}")
+    if stamps.shape[-1] != card.stamp_size:
+        console.print(f"[dim]resizing {stamps.shape[-1]}-px stamps to {card.name}'s "
+                      f"{card.stamp_size} px", highlight=False)
+        stamps = resize_stamps(stamps, card.stamp_size)
+    return stamps
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from vocluster.classification.card import ModelCard
     from vocluster.classification.classifier import StampClassifier
     from vocluster.classification.evaluation import beats_majority, evaluate_predictions
     from vocluster.classification.preprocessing import Preprocessing
     from vocluster.classification.splits import group_split
-    from vocluster.classification.store import save_classifier
+    from vocluster.classification.store import WEIGHTS, find_model, save_classifier
     from vocluster.classification.training import TrainConfig
     from vocluster.classification.transfer import load_pretrained
 
@@ -107,6 +143,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if output.exists() and not args.overwrite:
         raise InputError(f"{output} exists; pass --overwrite to replace it")
     stamps, classes, class_names, cluster = _labelled_stamps(args)
+    if args.from_model:
+        stamps.stamps = _take_from_card(args, stamps.stamps)
     _apply_recipe(args, len(stamps.labels), stamps.stamps.shape[-1], stamps.stamps.shape[1])
     keep, test = group_split(stamps.groups, args.test_fraction, args.seed + 1)
     bands = tuple(args.bands) if args.bands else stamps.bands
@@ -124,6 +162,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                   "split": "by group (galaxy / field)", "pretrained": args.pretrained,
                   "command": "vocluster " + shlex.join(args.argv)})
     classifier = StampClassifier(card, device=args.device)
+    if args.from_model:
+        args.pretrained = str(find_model(args.from_model) / WEIGHTS)
     if args.pretrained:
         skipped = load_pretrained(classifier.net, args.pretrained)
         console.print(f"[dim]loaded {args.pretrained}; fresh: {', '.join(skipped) or 'none'}")
@@ -404,6 +444,9 @@ def add_commands(sub) -> None:
     train.add_argument("--input-size", type=int, help="resize stamps for the net (e.g. 224)")
     train.add_argument("--crop-size", type=int, help="central crop before resizing")
     train.add_argument("--pretrained", help="state_dict file to start from (e.g. ImageNet)")
+    train.add_argument("--from", dest="from_model", metavar="MODEL",
+                       help="fine-tune a shipped or fetched model: its card gives the "
+                            "architecture, sizes and preprocessing")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float)

@@ -128,3 +128,13 @@ def read_stamps(path: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN,
     if path.suffix.lower() in FORMATS:
         return read_stamp_table(path, size)
     return read_stamp_folder(path, group_pattern, size)
+
+
+def resize_stamps(stamps: np.ndarray, size: int) -> np.ndarray:
+    """(N, bands, S, S) stamps resampled to (N, bands, size, size), bilinear with
+    antialiasing (the same resampling `--resize` applies to image files)."""
+    import torch
+
+    tensor = torch.from_numpy(np.ascontiguousarray(stamps, dtype=np.float32))
+    return torch.nn.functional.interpolate(tensor, size=(size, size), mode="bilinear",
+                                           antialias=True, align_corners=False).numpy()
