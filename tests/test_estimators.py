@@ -5,6 +5,7 @@ import pytest
 from conftest import f1_score
 
 from vocluster.core.features import FEATURE_SETS
+from vocluster.errors import InputError
 from vocluster.membership import METHODS, make_estimator
 from vocluster.membership.field import FieldModel
 from vocluster.membership.mixture import ClusterFieldMixture
@@ -184,3 +185,12 @@ def test_a_sky_clump_with_field_motions_is_not_taken_for_the_cluster():
     est = make_estimator("mixture").fit(x, X_err=np.full_like(x, 0.05), positions=x[:, 3:],
                                         seed_columns=[0, 1, 2], astrometry_columns=(0, 1, 2))
     assert f1_score(est.predict() == 1, truth) > 0.98
+
+
+def test_one_call_api_takes_a_name_or_catalogue_values(praesepe_like):
+    by_name = find_members(praesepe_like, target="Praesepe")
+    by_values = find_members(praesepe_like, pm=(-35.95, -12.92), plx=5.37, threshold=0.6)
+    assert by_name.summary.n_members > 200 and by_values.summary.n_members > 200
+    assert by_values.metadata["threshold"] == 0.6
+    with pytest.raises(InputError, match="unknown setting"):
+        find_members(praesepe_like, colour="red")

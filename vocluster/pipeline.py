@@ -162,9 +162,35 @@ def _estimator_params(options: MembershipOptions, method: str,
     return params
 
 
-def find_members(data, options: MembershipOptions | None = None) -> MembershipResult:
-    """Run membership on a table of Gaia sources; see MembershipOptions for the knobs."""
-    options = options or MembershipOptions()
+def find_members(data, options: MembershipOptions | None = None, *, target: str | None = None,
+                 pm: tuple[float, float] | None = None, plx: float | None = None,
+                 **settings) -> MembershipResult:
+    """Membership probabilities for a table of Gaia sources (astropy Table or DataFrame).
+
+    The one-call form takes the cluster by name or by catalogue values, and any
+    MembershipOptions field as a keyword::
+
+        >>> from astropy.table import Table
+        >>> from vocluster.pipeline import find_members
+        >>> cone = Table.read("pleiades_cone.vot")                       # doctest: +SKIP
+        >>> result = find_members(cone, target="Pleiades")               # doctest: +SKIP
+        >>> result = find_members(cone, pm=(20.1, -45.5), plx=7.35, method="dec")  # doctest: +SKIP
+        >>> result.table["member_prob"], result.summary.n_members        # doctest: +SKIP
+
+    Without a target the cluster is found blind (the most significant candidate;
+    `candidate=2` for the next). `options` (a MembershipOptions) may be given instead of
+    keywords, not with them.
+    """
+    if options is not None and (settings or target or pm is not None or plx is not None):
+        raise InputError("give either a MembershipOptions or keyword settings, not both")
+    if options is None:
+        unknown = set(settings) - set(MembershipOptions.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"unknown setting(s) {', '.join(sorted(unknown))}; see "
+                             f"MembershipOptions")
+        if target is not None or pm is not None or plx is not None:
+            settings["target"] = resolve_target(target, pm, plx)
+        options = MembershipOptions(**settings)
     if not 0.0 <= options.threshold <= 1.0:
         raise InputError(f"--threshold must be in [0, 1], got {options.threshold}")
     table = _as_table(data)

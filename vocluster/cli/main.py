@@ -17,6 +17,7 @@ from vocluster.cli.validate_command import add_validate_arguments, cmd_validate
 from vocluster.core.quality import QualityCuts
 from vocluster.errors import OutputError, VoclusterError
 from vocluster.membership import METHODS
+from vocluster.reports import figure_format
 
 console = Console(stderr=True)
 
@@ -173,6 +174,8 @@ def cmd_members(args: argparse.Namespace) -> int:
     from vocluster.sources.files import read_table, table_format
 
     table_format(args.output)
+    if args.plot:
+        figure_format(args.plot)
     _check_writable([args.output, args.plot, args.summary_json], args.overwrite)
     options = _options(args)
     if args.input:
@@ -343,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="table file: VOTable, FITS, CSV, ECSV or Parquet; without it the "
                               "Gaia cone of --target (or --ra/--dec/--radius) is fetched")
     members.add_argument("-o", "--output", required=True, help="output table (format by suffix)")
-    members.add_argument("--plot", metavar="PNG", help="write the four diagnostic panels")
+    members.add_argument("--plot", metavar="FILE",
+                         help="the four diagnostic panels (.png, .pdf or .svg)")
     members.add_argument("--summary-json", metavar="PATH", help="write the summary as JSON")
     members.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     _add_membership_options(members)

@@ -1,4 +1,4 @@
-"""The four panels people look at, coloured by membership probability."""
+"""The four panels people look at, coloured by membership probability, fit for a paper."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from astropy.table import Table
 
 from vocluster.atomic import atomic_output
 from vocluster.core.columns import column_values, detect_columns
+from vocluster.reports import figure_format
 
 
 def _values(table: Table, key: str) -> np.ndarray | None:
@@ -20,52 +21,75 @@ def _values(table: Table, key: str) -> np.ndarray | None:
     return column_values(table, columns, key) if columns.has(key) else None
 
 
-def _scatter_panel(ax, table: Table, x_key: str, y_key: str, order: np.ndarray,
-                   scatter_kw: dict, labels: tuple[str, str], title: str, flip: str) -> None:
-    """One probability-coloured panel, or a note when the table lacks its columns."""
-    x, y = _values(table, x_key), _values(table, y_key)
+PROBABILITY_FLOOR = 0.05  # stars below this are drawn only as the field's density
+
+
+def _panel(ax, x: np.ndarray | None, y: np.ndarray | None, prob: np.ndarray,
+           labels: tuple[str, str], title: str, flip: str | None = None,
+           limits: tuple[tuple[float, float], tuple[float, float]] | None = None):
+    """The field as grey density, the candidates on top coloured by probability (the same
+    colours in every panel)."""
     if x is None or y is None:
-        ax.text(0.5, 0.5, f"no {x_key} / {y_key} columns", ha="center", transform=ax.transAxes)
-        return
-    ax.scatter(x[order], y[order], **scatter_kw)
-    (ax.invert_yaxis if flip == "y" else ax.invert_xaxis)()
+        ax.text(0.5, 0.5, "not in this table", ha="center", transform=ax.transAxes)
+        ax.set(xlabel=labels[0], ylabel=labels[1], title=title)
+        return None
+    ok = np.isfinite(x) & np.isfinite(y)
+    extent = None if limits is None else (*limits[0], *limits[1])
+    ax.hexbin(x[ok], y[ok], gridsize=70, bins="log", cmap="Greys", mincnt=1, linewidths=0,
+              extent=extent)
+    shown = ok & (prob >= PROBABILITY_FLOOR)
+    order = np.flatnonzero(shown)[np.argsort(prob[shown])]
+    art = ax.scatter(x[order], y[order], c=prob[order], cmap="viridis", vmin=0, vmax=1, s=5,
+                     linewidths=0)
+    if limits is not None:
+        ax.set_xlim(*limits[0])
+        ax.set_ylim(*limits[1])
+    if flip == "y":
+        ax.invert_yaxis()
+    elif flip == "x":
+        ax.invert_xaxis()
     ax.set(xlabel=labels[0], ylabel=labels[1], title=title)
+    return art
 
 
-def plot_membership(table: Table, path: str | Path, title: str = "") -> Path:
-    """Proper-motion plane, parallax histogram, CMD and sky, written atomically as PNG."""
-    prob = np.ma.filled(np.ma.asarray(table["member_prob"], dtype=float), np.nan)
-    member = np.nan_to_num(prob) >= 0.5
-    order = np.argsort(np.nan_to_num(prob))
+def plot_membership(table: Table, path: str | Path, title: str = "",
+                    overwrite: bool = True) -> Path:
+    """Proper motions, parallax, CMD and sky, for a paper: format from the extension
+    (PNG at 200 dpi, PDF, SVG), written atomically."""
+    fmt = figure_format(path)
+    prob = np.nan_to_num(np.ma.filled(np.ma.asarray(table["member_prob"], dtype=float),
+                                      np.nan))
+    member = prob >= 0.5
     pmra, pmdec, plx = (_values(table, k) for k in ("pmra", "pmdec", "parallax"))
-    fig, axes = plt.subplots(2, 2, figsize=(11, 9))
-    scatter_kw = {"c": np.nan_to_num(prob)[order], "cmap": "viridis", "vmin": 0, "vmax": 1,
-                  "s": 3, "linewidths": 0}
-    ax = axes[0, 0]
-    art = ax.scatter(pmra[order], pmdec[order], **scatter_kw)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8.6), constrained_layout=True)
+    limits = None
     if member.any():
         span = max(np.ptp(pmra[member]), np.ptp(pmdec[member]), 1.0)
         cx, cy = np.median(pmra[member]), np.median(pmdec[member])
-        ax.set_xlim(cx - 2 * span, cx + 2 * span)
-        ax.set_ylim(cy - 2 * span, cy + 2 * span)
-    ax.set(xlabel="pmra [mas/yr]", ylabel="pmdec [mas/yr]", title="proper motions")
+        limits = ((cx - 2 * span, cx + 2 * span), (cy - 2 * span, cy + 2 * span))
+    art = _panel(axes[0, 0], pmra, pmdec, prob,
+                 (r"$\mu_{\alpha*}$ (mas yr$^{-1}$)", r"$\mu_\delta$ (mas yr$^{-1}$)"),
+                 "proper motions", limits=limits)
     ax = axes[0, 1]
     finite = np.isfinite(plx)
     bins = np.linspace(*np.nanpercentile(plx[finite], [0.5, 99.9]), 80) if finite.any() else 40
-    ax.hist(plx[finite], bins=bins, color="0.7", label="all")
-    ax.hist(plx[member & finite], bins=bins, color="C1", label="members (p >= 0.5)")
-    ax.set(xlabel="parallax [mas]", ylabel="stars", title="parallax")
-    ax.legend()
-    for ax, (xk, yk, labels, title_, flip) in zip(axes[1], (
-            ("bp_rp", "phot_g_mean_mag", ("BP - RP [mag]", "G [mag]"), "colour-magnitude diagram",
-             "y"),
-            ("ra", "dec", ("RA [deg]", "Dec [deg]"), "sky", "x")), strict=True):
-        _scatter_panel(ax, table, xk, yk, order, scatter_kw, labels, title_, flip)
-    fig.colorbar(art, ax=axes, label="membership probability", shrink=0.6)
-    fig.suptitle(title)
+    ax.hist(plx[finite], bins=bins, color="0.75", label="all stars")
+    ax.hist(plx[member & finite], bins=bins, color=plt.get_cmap("viridis")(0.85),
+            label=r"members ($p \geq 0.5$)")
+    ax.set(xlabel=r"$\varpi$ (mas)", ylabel="stars per bin", title="parallax")
+    ax.legend(frameon=False)
+    _panel(axes[1, 0], _values(table, "bp_rp"), _values(table, "phot_g_mean_mag"), prob,
+           (r"$G_\mathrm{BP} - G_\mathrm{RP}$ (mag)", r"$G$ (mag)"),
+           "colour-magnitude diagram", flip="y")
+    _panel(axes[1, 1], _values(table, "ra"), _values(table, "dec"), prob,
+           (r"$\alpha$ (deg)", r"$\delta$ (deg)"), "sky", flip="x")
+    if art is not None:
+        fig.colorbar(art, ax=axes, label="membership probability", shrink=0.7, pad=0.02)
+    if title:
+        fig.suptitle(title)
     try:
-        with atomic_output(path, overwrite=True) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
+        with atomic_output(path, overwrite=overwrite) as tmp:
+            fig.savefig(tmp, dpi=200, format=fmt)
     finally:
         plt.close(fig)
     return Path(path)
