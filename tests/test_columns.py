@@ -74,3 +74,57 @@ def test_masked_values_become_nan_and_missing_pm_errors_are_estimated():
     assert np.isnan(sample.values["pmra"][1])
     assert sample.values["pmra_error"] == pytest.approx([0.105, 0.21])
     assert any("pmra_error estimated" in note for note in sample.notes)
+
+
+def _vizier_tsv(path, cone):
+    """A VizieR-style TSV download of a generated cone: sexagesimal J2000, VizieR names."""
+    from astropy.coordinates import Angle
+
+    ra = Angle(np.asarray(cone["ra"]), unit="deg").to_string(unit="hourangle", sep=" ",
+                                                             precision=3)
+    dec = Angle(np.asarray(cone["dec"]), unit="deg").to_string(sep=" ", precision=2,
+                                                               alwayssign=True)
+    lines = ["#", "#   VizieR Astronomical Server", "#-- I/355/gaiadr3",
+             "RAJ2000\tDEJ2000\tSource\tPlx\te_Plx\tpmRA\te_pmRA\tpmDE\te_pmDE\tGmag",
+             '"h:m:s"\t"d:m:s"\t\tmas\tmas\tmas/yr\tmas/yr\tmas/yr\tmas/yr\tmag',
+             "\t".join(["-" * 12] * 10)]
+    for k in range(len(cone)):
+        lines.append("\t".join([ra[k], dec[k], str(cone["source_id"][k])] + [
+            f"{cone[c][k]:.4f}" for c in ("parallax", "parallax_error", "pmra", "pmra_error",
+                                          "pmdec", "pmdec_error", "phot_g_mean_mag")]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_vizier_tsv_with_sexagesimal_positions_is_read(tmp_path):
+    from vocluster.core.sample import load_sample
+    from vocluster.sources.files import read_table
+    from vocluster.sources.synthetic import make_cone
+
+    cone = make_cone("NGC 2682", seed=2, n_stars=300)
+    table = read_table(_vizier_tsv(tmp_path / "cone.tsv", cone))
+    assert table["Source"].dtype.kind == "i"
+    assert np.array_equal(np.asarray(table["Source"]), np.asarray(cone["source_id"]))
+    sample = load_sample(table)
+    assert np.allclose(sample.values["ra"], cone["ra"], atol=1e-5)
+    assert np.allclose(sample.values["dec"], cone["dec"], atol=1e-5)
+    assert not sample.errors_estimated
+
+
+def test_columns_mapping_and_format_on_the_command_line(tmp_path, capsys):
+    from vocluster.cli.main import main
+    from vocluster.sources.synthetic import make_cone
+
+    cone = make_cone("NGC 2682", seed=3, n_stars=2000)
+    cone.rename_columns(["pmra", "pmdec", "parallax"], ["mu_a", "mu_d", "varpi"])
+    for name in ("mu_a", "mu_d", "varpi"):
+        cone[name].meta = {}
+    path = tmp_path / "odd.dat"
+    cone.write(path, format="ascii.ecsv")
+    out = tmp_path / "out.vot"
+    code = main(["members", str(path), "--format", "ecsv", "--columns",
+                 "pmra=mu_a,pmdec=mu_d,parallax=varpi", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    code = main(["members", str(path), "--format", "ecsv", "--columns", "pmra=nothing",
+                 "-o", str(tmp_path / "o2.vot")])
+    assert code == 2 and "no column 'nothing'" in capsys.readouterr().err

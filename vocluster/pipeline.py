@@ -67,6 +67,7 @@ class MembershipOptions:
     candidate: int = 1
     force: bool = False
     release: str | None = None
+    columns: dict[str, str] | None = None  # quantity -> column name, for odd names
 
 
 @dataclass
@@ -199,7 +200,7 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
     names = resolve_feature_names(options.features)
     target = options.target
     sample = load_sample(table, require_positions=any(FEATURES[n].needs_positions for n in names),
-                         release=options.release)
+                         release=options.release, columns=options.columns)
     centre = _projection_centre(sample, target)
     matrix = build_features(sample, names, centre)
     usable = usable_rows(sample, matrix.values, options.cuts)

@@ -14,6 +14,7 @@ from rich.console import Console
 from vocluster import __version__
 from vocluster.cli.classify_commands import add_commands as add_classification_commands
 from vocluster.cli.validate_command import add_validate_arguments, cmd_validate
+from vocluster.core.columns import parse_column_mapping
 from vocluster.core.quality import QualityCuts
 from vocluster.errors import OutputError, VoclusterError
 from vocluster.membership import METHODS
@@ -49,6 +50,11 @@ def _add_membership_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--candidate", type=int, default=1, metavar="N",
                         help="blind: take the N-th most significant detected cluster "
                              "(default 1; the others are listed in the output metadata)")
+    parser.add_argument("--columns", metavar="Q=COL,...",
+                        help="map odd column names, e.g. pmra=mu_alpha,parallax=plx_mas")
+    parser.add_argument("--format", dest="input_format",
+                        choices=["votable", "fits", "csv", "ecsv", "parquet", "tsv"],
+                        help="input table format (default: from the file name)")
     parser.add_argument("--force", action="store_true",
                         help="return members even when they are not a significant cluster")
 
@@ -142,6 +148,7 @@ def _options(args: argparse.Namespace):
         quantile_filter=quantile, calibrate=not args.no_calibrate, use_sky=not args.no_sky,
         field_by_magnitude=not args.no_magnitude_field, candidate=args.candidate,
         force=args.force, release=getattr(args, "release", None),
+        columns=parse_column_mapping(args.columns) if args.columns else None,
     )
 
 
@@ -171,7 +178,7 @@ def _write_outputs(result, output: str, plot: str | None, summary_json: str | No
 
 def cmd_members(args: argparse.Namespace) -> int:
     from vocluster.pipeline import find_members
-    from vocluster.sources.files import read_table, table_format
+    from vocluster.sources.files import input_format, read_table, table_format
 
     table_format(args.output)
     if args.plot:
@@ -180,7 +187,7 @@ def cmd_members(args: argparse.Namespace) -> int:
     options = _options(args)
     if args.input:
         with console.status(f"reading {args.input}"):
-            table = read_table(args.input)
+            table = read_table(args.input, input_format(args.input_format))
         source = Path(args.input).name
     elif args.target or args.ra is not None:
         table = _fetch_cone(args, args.target)

@@ -32,11 +32,11 @@ def cmd_validate(args: argparse.Namespace, options, progress) -> int:
     from vocluster.cli.main import _check_writable
     from vocluster.membership.validation import run_validation, summary_line
     from vocluster.reports.validation_plots import plot_validation
-    from vocluster.sources.files import read_table, write_table, write_text
+    from vocluster.sources.files import input_format, read_table, write_table, write_text
 
     outputs = _outputs(args.output)
     _check_writable([str(p) for p in outputs.values()], args.overwrite)
-    field = read_table(args.input)
+    field = read_table(args.input, input_format(args.input_format))
     result, clusters = run_validation(field, options, args.n_clusters, tuple(args.distance),
                                       tuple(args.mass), args.like_found, args.seed, progress)
     settings = {"input": args.input, "method": options.method,

@@ -71,11 +71,18 @@ def _ucd_of(table: Table, name: str) -> str:
     return str(meta.get("ucd", "")).strip().lower()
 
 
-def detect_columns(table: Table) -> ColumnMap:
-    """Map quantity keys to column names: exact names first, then UCDs."""
+def detect_columns(table: Table, given: dict[str, str] | None = None) -> ColumnMap:
+    """Map quantity keys to column names: the user's mapping (`given`), then exact names,
+    then UCDs."""
     lower = {name.lower(): name for name in table.colnames}
     found: dict[str, str] = {}
+    for key, column in (given or {}).items():
+        if column not in table.colnames:
+            raise InputError(f"--columns: the table has no column {column!r}")
+        found[key] = column
     for quantity in QUANTITIES:
+        if quantity.key in found:
+            continue
         for alias in quantity.names:
             if alias in lower and lower[alias] not in found.values():
                 found[quantity.key] = lower[alias]
@@ -111,6 +118,8 @@ def column_values(table: Table, columns: ColumnMap, key: str) -> np.ndarray:
     name = columns[key]
     column = table[name]
     data = np.ma.asarray(column.data if hasattr(column, "data") else column)
+    if key in ("ra", "dec") and data.dtype.kind in "US":
+        return sexagesimal(np.ma.filled(data, ""), key, name)
     try:
         values = np.ma.filled(data.astype(float), np.nan)
     except (TypeError, ValueError) as exc:
@@ -124,3 +133,41 @@ def column_values(table: Table, columns: ColumnMap, key: str) -> np.ndarray:
             raise InputError(
                 f"column {name!r} has unit {unit}, expected {target} for {key}") from exc
     return values
+
+
+def sexagesimal(text: np.ndarray, key: str, name: str) -> np.ndarray:
+    """Degrees from "03 47 00.0" / "03:47:00.0" / "+24 07 00" (RA in hours), or plain
+    numbers written as text; empty entries become NaN."""
+    from astropy.coordinates import Angle
+
+    values = np.full(len(text), np.nan)
+    filled = np.char.strip(text.astype(str)) != ""
+    if not filled.any():
+        return values
+    entries = text[filled].astype(str)
+    try:
+        values[filled] = entries.astype(float)
+        return values
+    except ValueError:
+        pass
+    unit = u.hourangle if key == "ra" else u.deg
+    try:
+        values[filled] = Angle(list(entries), unit=unit).to_value(u.deg)
+    except (ValueError, u.UnitsError) as exc:
+        raise InputError(f"column {name!r} ({key}): cannot read {entries[0]!r} as an angle"
+                         ) from exc
+    return values
+
+
+def parse_column_mapping(mapping: str) -> dict[str, str]:
+    """`--columns pmra=mu_alpha,parallax=plx_mas` as {quantity: column}."""
+    out = {}
+    for item in filter(None, (part.strip() for part in mapping.split(","))):
+        key, sep, column = (s.strip() for s in item.partition("="))
+        if not sep or not column:
+            raise InputError(f"--columns: {item!r} is not QUANTITY=COLUMN")
+        if key not in QUANTITY_BY_KEY:
+            raise InputError(f"--columns: unknown quantity {key!r}; known: "
+                             f"{', '.join(QUANTITY_BY_KEY)}")
+        out[key] = column
+    return out

@@ -118,14 +118,15 @@ def _fill_errors(values: dict[str, np.ndarray], notes: list[str], release: str |
     return estimated
 
 
-def load_sample(table: Table, require_positions: bool = False, release: str | None = None
-                ) -> GaiaSample:
+def load_sample(table: Table, require_positions: bool = False, release: str | None = None,
+                columns: dict[str, str] | None = None) -> GaiaSample:
     """Detect columns and pull out arrays; raise if the astrometry is not there.
 
+    `columns` maps quantities to column names the table uses (`--columns`);
     `release` ("dr2" or "dr3") chooses the error model for tables without error columns;
     by default the table's own metadata or columns tell, else DR3 is assumed (and said).
     """
-    columns = detect_columns(table)
+    columns = detect_columns(table, columns)
     required = ASTROMETRY + (("ra", "dec") if require_positions else ())
     require_columns(table, columns, required)
     values = {key: column_values(table, columns, key)

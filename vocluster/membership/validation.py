@@ -233,7 +233,8 @@ def _blind_candidate(table: Table, options: MembershipOptions, result: Membershi
 def validate(field: Table, options: MembershipOptions, specs: list[ClusterSpec], seed: int,
              progress: Callable[[int, int], None] | None = None) -> list[Injection]:
     """One injection per spec, each into the untouched field, with the same settings."""
-    sample = load_sample(field, require_positions=True, release=options.release)
+    sample = load_sample(field, require_positions=True, release=options.release,
+                         columns=options.columns)
     if "phot_g_mean_mag" not in sample.values:
         raise InputError("validation needs G magnitudes in the field table")
     out = []
@@ -300,7 +301,8 @@ def run_validation(field: Table, options: MembershipOptions, n_clusters: int,
     say = progress or (lambda message: None)
     if n_clusters < 1:
         raise InputError("the number of injected clusters must be at least 1")
-    sample = load_sample(field, require_positions=True, release=options.release)
+    sample = load_sample(field, require_positions=True, release=options.release,
+                         columns=options.columns)
     say("finding the real cluster first, to inject away from it")
     try:
         real = find_members(field, options)

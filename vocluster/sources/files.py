@@ -7,9 +7,11 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
+from astropy import units as u
 from astropy.io.votable import from_table
 from astropy.io.votable.tree import Info
-from astropy.table import Table
+from astropy.table import MaskedColumn, Table
 from astropy.utils.exceptions import AstropyWarning
 
 from vocluster.atomic import atomic_output
@@ -19,8 +21,46 @@ from vocluster.sources.votable_binary2 import binary2_stream
 FORMATS = {
     ".vot": "votable", ".votable": "votable", ".xml": "votable",
     ".fits": "fits", ".fit": "fits", ".fts": "fits",
-    ".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".parquet": "parquet",
+    ".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".parquet": "parquet", ".tsv": "vizier.tsv",
 }
+
+
+INPUT_FORMATS = {"votable": "votable", "fits": "fits", "csv": "ascii.csv",
+                 "ecsv": "ascii.ecsv", "parquet": "parquet", "tsv": "vizier.tsv"}
+
+
+def input_format(name: str | None) -> str | None:
+    """`--format NAME` as the reader's format (None: from the file name)."""
+    return None if name is None else INPUT_FORMATS[name]
+
+
+def read_vizier_tsv(path: Path) -> Table:
+    """VizieR's tab-separated download: '#' comments, a names line, a units line, a
+    dashes line, then rows; empty cells are masked, units kept, numbers made numbers
+    (sexagesimal RA/Dec stay text and are read as angles later)."""
+    lines = [line.rstrip("\n") for line in path.read_text(encoding="utf-8",
+                                                           errors="replace").splitlines()]
+    lines = [line for line in lines if line.strip() and not line.startswith("#")]
+    if len(lines) < 3 or not set(lines[2].replace("\t", "")) <= {"-", " "}:
+        raise ValueError("not a VizieR TSV (names, units and a line of dashes expected)")
+    names = [n.strip() for n in lines[0].split("\t")]
+    units = [v.strip() for v in lines[1].split("\t")] + [""] * len(names)
+    cells = [row.split("\t") for row in lines[3:]]
+    table = Table()
+    for k, name in enumerate(names):
+        column = [row[k].strip() if k < len(row) else "" for row in cells]
+        empty = np.array([c == "" for c in column])
+        try:  # identifiers stay exact integers; float64 would round 19-digit source ids
+            values = np.array([int(c) if c else 0 for c in column], dtype=np.int64)
+        except ValueError:
+            try:
+                values = np.array([float(c) if c else np.nan for c in column])
+            except ValueError:
+                table[name] = MaskedColumn(column, mask=empty)
+                continue
+        unit = u.Unit(units[k], format="cds", parse_strict="silent") if units[k] else None
+        table[name] = MaskedColumn(values, mask=empty, unit=unit)
+    return table
 
 
 def table_format(path: str | Path) -> str:
@@ -65,8 +105,11 @@ def read_table(path: str | Path, fmt: str | None = None, label: str | None = Non
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
-            source = _votable_source(path) if fmt == "votable" else path
-            table = Table.read(source, format=fmt)
+            if fmt == "vizier.tsv":
+                table = read_vizier_tsv(path)
+            else:
+                source = _votable_source(path) if fmt == "votable" else path
+                table = Table.read(source, format=fmt)
     except Exception as exc:  # astropy raises many types for bad files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read {label}: malformed {fmt} table: {reason}") from exc
@@ -113,6 +156,9 @@ def _write_votable(table: Table, path: Path) -> None:
 def write_table(table: Table, path: str | Path, overwrite: bool = False) -> Path:
     """Write via a temporary file beside `path`: never a half-written output."""
     fmt = table_format(path)
+    if fmt == "vizier.tsv":
+        raise InputError(f"{path}: VizieR TSV is read, not written; write .vot, .fits, .csv, "
+                         f".ecsv or .parquet")
     with atomic_output(path, overwrite) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
         if fmt == "votable":
