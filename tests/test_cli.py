@@ -142,3 +142,33 @@ def test_console_script_and_demo_run_offline(tmp_path):
     f1 = float(result.stdout.split("F1")[-1].split()[0])
     assert f1 > 0.95
     assert (tmp_path / "members.vot").exists() and (tmp_path / "members.png").exists()
+
+
+def test_outputs_follow_the_umask_and_demo_refuses_to_overwrite(tmp_path, capsys):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        import importlib
+
+        import vocluster.atomic
+
+        importlib.reload(vocluster.atomic)  # the umask is read once, at import
+        code = main(["demo", "--n-stars", "3000", "--out-dir", str(tmp_path / "d")])
+        assert code == 0
+        mode = stat.S_IMODE((tmp_path / "d" / "members.vot").stat().st_mode)
+        assert mode == 0o644
+        code = main(["demo", "--n-stars", "3000", "--out-dir", str(tmp_path / "d")])
+        assert code == 2 and "--overwrite" in capsys.readouterr().err
+    finally:
+        os.umask(old)
+
+
+def test_help_does_not_import_the_heavy_libraries():
+    code = ("import sys, vocluster.cli.main as m\n"
+            "try:\n    m.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [x for x in ('sklearn', 'torch', 'astropy.table', 'matplotlib') "
+            "if x in sys.modules]\nprint('HEAVY', heavy)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY []" in run.stdout, run.stdout + run.stderr

@@ -14,8 +14,6 @@ from rich.console import Console
 from vocluster import __version__
 from vocluster.cli.classify_commands import add_commands as add_classification_commands
 from vocluster.cli.validate_command import add_validate_arguments, cmd_validate
-from vocluster.core.columns import parse_column_mapping
-from vocluster.core.quality import QualityCuts
 from vocluster.errors import OutputError, VoclusterError
 from vocluster.membership import METHODS
 from vocluster.reports import figure_format
@@ -115,6 +113,7 @@ def _progress(message: str) -> None:
 
 def _fetch_cone(args: argparse.Namespace, name: str | None):
     """The Gaia cone for `fetch` and input-less `members`: a named cluster or ra/dec/radius."""
+    from vocluster.core.quality import QualityCuts
     from vocluster.sources.gaia import fetch_cluster_cone, fetch_gaia_cone
 
     config = _config(args)
@@ -132,6 +131,8 @@ def _fetch_cone(args: argparse.Namespace, name: str | None):
 
 
 def _options(args: argparse.Namespace):
+    from vocluster.core.columns import parse_column_mapping
+    from vocluster.core.quality import QualityCuts
     from vocluster.pipeline import MembershipOptions, resolve_target
 
     quantile = None
@@ -173,7 +174,7 @@ def _write_outputs(result, output: str, plot: str | None, summary_json: str | No
     if plot:
         from vocluster.reports.plots import plot_membership  # matplotlib: 0.4 s to import
 
-        plot_membership(result.table, plot, title=title)
+        plot_membership(result.table, plot, title=title, overwrite=overwrite)
 
 
 def cmd_members(args: argparse.Namespace) -> int:
@@ -319,6 +320,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     cluster = preset(args.preset)
     out_dir = Path(args.out_dir)
+    outputs = [out_dir / name for name in ("members.vot", "members.png", "summary.json")]
+    existing = [str(p) for p in outputs if p.exists()]
+    if existing and not args.overwrite:
+        raise OutputError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
     out_dir.mkdir(parents=True, exist_ok=True)
     with console.status(f"simulating a Gaia cone like {cluster.name}"):
         table = make_cone(cluster, seed=args.seed, n_stars=args.n_stars)
@@ -330,7 +335,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         result = find_members(table, MembershipOptions(method=args.method, seed=args.seed))
     output = out_dir / "members.vot"
     _write_outputs(result, str(output), str(out_dir / "members.png"),
-                   str(out_dir / "summary.json"), True, title=f"demo: {cluster.name}-like cone")
+                   str(out_dir / "summary.json"), args.overwrite,
+                   title=f"demo: {cluster.name}-like cone")
     member = np.asarray(result.table["is_member"].filled(False))
     tp = int((member & truth).sum())
     precision = tp / max(member.sum(), 1)
@@ -419,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--method", default="auto", choices=["auto", *METHODS])
     demo.add_argument("--out-dir", default="demo_output", help="where results go")
+    demo.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
     demo.set_defaults(handler=cmd_demo)
     validate = sub.add_parser("validate", help="inject simulated clusters into a field and "
                               "measure the completeness and contamination of a membership run")

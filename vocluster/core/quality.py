@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vocluster.core.sample import GaiaSample
 from vocluster.errors import InputError
+
+if TYPE_CHECKING:  # astropy, behind GaiaSample, is not needed to parse --help
+    from vocluster.core.sample import GaiaSample
 
 
 @dataclass(frozen=True)

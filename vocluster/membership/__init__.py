@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from vocluster.membership.base import MembershipEstimator
+if TYPE_CHECKING:  # imported lazily: scikit-learn costs ~2 s, and `--help` needs only names
+    from vocluster.membership.base import MembershipEstimator
 
 # Name -> "module:class", imported on demand: only `dec` needs torch, and a CLI call with
 # the default method should not pay the 1.4 s it takes to import it.
@@ -31,6 +33,14 @@ def estimator_class(method: str) -> type[MembershipEstimator]:
 def make_estimator(method: str, **params) -> MembershipEstimator:
     """Build an estimator by name."""
     return estimator_class(method)(**params)
+
+
+def __getattr__(name: str):
+    if name == "MembershipEstimator":
+        from vocluster.membership.base import MembershipEstimator
+
+        return MembershipEstimator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["AUTO_METHOD", "METHODS", "MembershipEstimator", "estimator_class", "make_estimator"]
