@@ -56,7 +56,9 @@ def test_votable_carries_units_ucds_and_run_metadata(cone, tmp_path, capsys):
     assert str(fields["pmra"].unit) == "mas / yr"
     infos = {i.name: i.value for i in votable.infos}
     assert infos["vocluster_method"] == "mixture" and infos["vocluster_seed"] == "4"
-    assert "vocluster_software" in infos and "vocluster_summary_n_members" in infos
+    assert "vocluster_software" in infos
+    params = {p.name: p for p in votable.params}  # the summary: typed, with units and UCDs
+    assert params["vocluster_summary_parallax"].ucd == "pos.parallax.trig"
     payload = json.loads(summary.read_text())
     assert payload["summary"]["pmra"] == pytest.approx(-35.953, abs=0.1)
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -98,10 +98,13 @@ def test_an_unbound_raw_list_is_returned_with_a_warning_that_names_why():
     assert result.metadata["intrinsic_pm_spread"] > 2 * result.metadata["pm_spread_limit"]
 
 
-def test_the_default_on_a_nearby_cluster_is_not_warned_about():
+def test_the_default_on_a_nearby_cluster_is_bound_and_its_small_cone_is_said():
+    """The preset's cone is 1.5 r50, as in the 2020 thesis: a third of a Plummer cluster
+    lies outside it, and the run says r50 is a lower limit; the list is bound."""
     cone = make_cone("NGC 2682", seed=2)
     result = find_members(cone)
-    assert result.metadata["warnings"] == "none"
+    assert "spread" not in result.metadata["warnings"]
+    assert "lower limits" in result.metadata["warnings"]
     assert result.metadata["intrinsic_pm_spread"] <= result.metadata["pm_spread_limit"]
 
 

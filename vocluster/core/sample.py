@@ -66,6 +66,7 @@ class GaiaSample:
     values: dict[str, np.ndarray]
     notes: list[str] = field(default_factory=list)
     errors_estimated: bool = False
+    release: str = "dr3"  # the Gaia release the table is (said or assumed)
 
     def __len__(self) -> int:
         return len(self.values["pmra"])
@@ -132,5 +133,7 @@ def load_sample(table: Table, require_positions: bool = False, release: str | No
     values = {key: column_values(table, columns, key)
               for key in columns.columns if key != "source_id"}
     notes: list[str] = []
-    estimated = _fill_errors(values, notes, release or detect_release(table))
-    return GaiaSample(columns=columns, values=values, notes=notes, errors_estimated=estimated)
+    release = release or detect_release(table)
+    estimated = _fill_errors(values, notes, release)
+    return GaiaSample(columns=columns, values=values, notes=notes, errors_estimated=estimated,
+                      release=release or "dr3")

@@ -24,6 +24,9 @@ class ClusterSummary:
     r50_deg: float | None
     intrinsic_pm_dispersion: float | None
     intrinsic_parallax_dispersion: float | None
+    distance_pc: float | None = None
+    distance_error_pc: float | None = None
+    parallax_zero_point: float | None = None
 
     def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
@@ -41,6 +44,8 @@ class ClusterSummary:
             f"pmdec    {fmt(self.pmdec, self.pmdec_sem, ' mas/yr')}",
             f"parallax {fmt(self.parallax, self.parallax_sem, ' mas')}",
             f"centre   RA {fmt(self.ra)}  Dec {fmt(self.dec)} deg   r50 {fmt(self.r50_deg)} deg",
+            f"distance {fmt(self.distance_pc, self.distance_error_pc, ' pc')} (1 / parallax, "
+            f"zero-point {fmt(self.parallax_zero_point, unit=' mas')} removed)",
         ]
 
 
@@ -66,6 +71,43 @@ def _weighted_mean(values: np.ndarray, errors: np.ndarray) -> tuple[float | None
     return float(np.sum(weight * values) / weight.sum()), float(np.sqrt(1.0 / weight.sum()))
 
 
+# Global parallax zero-points (mas) subtracted before inverting the mean parallax:
+# Lindegren et al. 2021 (EDR3/DR3 quasars, median -0.017), Lindegren et al. 2018 (DR2, -0.029).
+PARALLAX_ZERO_POINT = {"dr3": -0.017, "dr2": -0.029}
+# Systematic floor on a cluster's mean parallax, added in quadrature to its statistical
+# error: the angular covariance of Gaia parallaxes at small scales (DR3: 10 uas,
+# Maiz Apellaniz et al. 2021; DR2: 43 uas, Lindegren et al. 2018).
+PARALLAX_SYSTEMATIC = {"dr3": 0.010, "dr2": 0.043}
+# Summary values as typed VOTable PARAMs: (unit, UCD)
+PARAM_UNITS = {
+    "n_members": (None, "meta.number"), "expected_members": (None, "meta.number"),
+    "pmra": ("mas/yr", "pos.pm;pos.eq.ra"), "pmra_sem": ("mas/yr", "stat.error;pos.pm;pos.eq.ra"),
+    "pmdec": ("mas/yr", "pos.pm;pos.eq.dec"),
+    "pmdec_sem": ("mas/yr", "stat.error;pos.pm;pos.eq.dec"),
+    "parallax": ("mas", "pos.parallax.trig"), "parallax_sem": ("mas", "stat.error;pos.parallax"),
+    "ra": ("deg", "pos.eq.ra"), "dec": ("deg", "pos.eq.dec"), "r50_deg": ("deg", "phys.angSize"),
+    "intrinsic_pm_dispersion": ("mas/yr", "phys.veloc.dispersion"),
+    "intrinsic_parallax_dispersion": ("mas", "stat.stdev;pos.parallax"),
+    "distance_pc": ("pc", "pos.distance"), "distance_error_pc": ("pc", "stat.error;pos.distance"),
+    "parallax_zero_point": ("mas", "pos.parallax;arith.zp"),
+}
+
+
+def distance_from_parallax(parallax: float | None, error: float | None, release: str
+                           ) -> tuple[float | None, float | None, float]:
+    """Distance (pc) and its error (statistical and systematic) from a cluster's mean
+    parallax, the zero-point removed; None where the corrected parallax is not
+    significantly positive (then 1/parallax is no distance)."""
+    zero_point = PARALLAX_ZERO_POINT.get(release, PARALLAX_ZERO_POINT["dr3"])
+    if parallax is None:
+        return None, None, zero_point
+    corrected = parallax - zero_point
+    sigma = float(np.hypot(error or 0.0, PARALLAX_SYSTEMATIC.get(release, 0.010)))
+    if corrected <= 0 or corrected < 5 * sigma:
+        return None, None, zero_point
+    return 1000.0 / corrected, 1000.0 * sigma / corrected**2, zero_point
+
+
 def summarise(sample: GaiaSample, member: np.ndarray, prob: np.ndarray, estimator,
               feature_names: tuple[str, ...]) -> ClusterSummary:
     """Member count, error-weighted mean astrometry with errors, centre, r50, fitted spread."""
@@ -89,4 +131,7 @@ def summarise(sample: GaiaSample, member: np.ndarray, prob: np.ndarray, estimato
         parallax=stats["parallax"][0], parallax_sem=stats["parallax"][1],
         ra=ra, dec=dec, r50_deg=r50,
         intrinsic_pm_dispersion=pm_disp, intrinsic_parallax_dispersion=plx_disp,
+        **dict(zip(("distance_pc", "distance_error_pc", "parallax_zero_point"),
+                   distance_from_parallax(stats["parallax"][0], stats["parallax"][1],
+                                          sample.release), strict=True)),
     )

@@ -10,8 +10,9 @@ physics that does not depend on the method:
   (base.intrinsic_spread_limit, with a factor 2 for escaping halo stars and binaries).
   A list that is wider has taken in field stars, which is how an over-large list shows
   itself without a published list to compare with;
-- how the members sit in the table: their fraction of it and their concentration on the
-  sky.
+- how the members sit in the table: their fraction of it, their concentration on the
+  sky, and their r50 against the cone's radius (a cone smaller than the cluster makes r50
+  and the member count lower limits).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from vocluster.membership.base import MIN_SIGNIFICANCE, intrinsic_spread_limit
 from vocluster.membership.mixture import robust_sigma
 
 SPREAD_TOLERANCE = 2.0
+# A Plummer cluster cut at radius R keeps r50 < R/2 or so: beyond this the cone is too small.
+MAX_R50_FRACTION = 0.4
 
 
 class NotACluster(ValueError):
@@ -44,6 +47,11 @@ def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.nd
     figures = {"significance": round(significance, 2),
                "member_fraction": round(float(member.mean()), 4),
                "sky_concentration": round(sky_concentration(positions, member), 2)}
+    if positions is not None and member.sum() >= 3:
+        centre = np.median(positions[member], axis=0)
+        r50 = float(np.median(np.hypot(*(positions[member] - centre).T)))
+        cone = float(np.quantile(np.hypot(*(positions - np.median(positions, axis=0)).T), 0.99))
+        figures["r50_over_cone_radius"] = round(r50 / max(cone, 1e-9), 3)
     if member.sum() >= 3 and {"pmra", "parallax"} <= set(astrometry):
         spread = {k: intrinsic_spread(astrometry[k][member], astrometry[f"{k}_error"][member])
                   for k in ("pmra", "pmdec", "parallax")}
@@ -74,6 +82,10 @@ def warnings(figures: dict[str, float], n_fitted: int) -> list[str]:
                    f"({figures['intrinsic_parallax_spread']:.3f} mas) is more than "
                    f"{SPREAD_TOLERANCE:g}x the depth a cluster at their parallax can have "
                    f"({figures['parallax_spread_limit']:.3f}): field stars are among them")
+    if figures.get("r50_over_cone_radius", 0.0) > MAX_R50_FRACTION:
+        out.append(f"r50 is {figures['r50_over_cone_radius']:.0%} of the table's radius on "
+                   f"the sky: the cluster probably extends beyond the cone, so r50 and the "
+                   f"member count are lower limits")
     if figures["member_fraction"] > 0.5:
         out.append(f"{figures['member_fraction']:.0%} of the {n_fitted} fitted rows are "
                    f"members: check that the table is not already a member list")

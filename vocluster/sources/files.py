@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 from astropy import units as u
 from astropy.io.votable import from_table
-from astropy.io.votable.tree import Info
+from astropy.io.votable.tree import Info, Param
 from astropy.table import MaskedColumn, Table
 from astropy.utils.exceptions import AstropyWarning
 
 from vocluster.atomic import atomic_output
+from vocluster.core.summary import PARAM_UNITS
 from vocluster.errors import InputError
 from vocluster.sources.votable_binary2 import binary2_stream
 
@@ -25,6 +26,7 @@ FORMATS = {
 }
 
 
+SUMMARY_PREFIX = "vocluster_summary_"
 INPUT_FORMATS = {"votable": "votable", "fits": "fits", "csv": "ascii.csv",
                  "ecsv": "ascii.ecsv", "parquet": "parquet", "tsv": "vizier.tsv"}
 
@@ -116,8 +118,20 @@ def read_table(path: str | Path, fmt: str | None = None, label: str | None = Non
     return table
 
 
+def _summary_param(votable, key: str, value) -> Param | None:
+    """A summary value as a typed PARAM with unit and UCD (TOPCAT can compute with it)."""
+    name = key.removeprefix(SUMMARY_PREFIX)
+    if name not in PARAM_UNITS or value is None:
+        return None
+    unit, ucd = PARAM_UNITS[name]
+    integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return Param(votable, name=key, value=value, datatype="long" if integer else "double",
+                 unit=unit, ucd=ucd)
+
+
 def _votable_with_infos(table: Table):
-    """VOTable tree with each `vocluster_*` metadata item as an INFO element."""
+    """VOTable tree: summary values as typed PARAMs, every other `vocluster_*` metadata
+    item as an INFO element."""
     plain = table.copy(copy_data=False)
     infos = {k: v for k, v in plain.meta.items() if k.startswith("vocluster_")}
     for key in infos:
@@ -130,7 +144,11 @@ def _votable_with_infos(table: Table):
         if vo_field.datatype == "bit" and vo_field.arraysize is None:
             vo_field.datatype = "boolean"
     for key, value in infos.items():
-        resource_table.infos.append(Info(name=key, value=str(value)))
+        param = _summary_param(votable, key, value) if key.startswith(SUMMARY_PREFIX) else None
+        if param is not None:
+            resource_table.params.append(param)
+        else:
+            resource_table.infos.append(Info(name=key, value=str(value)))
     return votable
 
 
