@@ -195,7 +195,8 @@ def test_call_is_answered_with_summary_and_members_selected(listener, cone_file)
     reply = listener.call("table.load.votable", {"url": path.as_uri(), "table-id": "t-42",
                                                  "name": "my cone"})
     assert reply["samp.status"] == "samp.ok", reply
-    assert "members" in reply["samp.result"]["summary"]
+    assert "members of 3,000 rows" in reply["samp.result"]["summary"]
+    assert reply["samp.result"]["table-rows"] == "3000"
     selection = listener.selections.get(timeout=60)
     assert selection["table-id"] == "t-42"
     rows = np.array([int(r) for r in selection["row-list"]])

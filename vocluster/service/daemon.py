@@ -52,6 +52,9 @@ VALIDATE_PARAMS = {"url", "format", "name", "method", "target", "threshold", "se
 MTYPES = ("table.load.votable", "table.load.fits", "coord.pointAt.sky", "vocluster.members",
           "vocluster.classify", "vocluster.cone", "vocluster.status", "vocluster.validate")
 DOC_URL = "https://github.com/vocluster/vocluster#samp"
+# Shipped with the package and given as a file URL: it shows offline, and the hub never
+# makes TOPCAT fetch anything from outside the machine.
+ICON_URL = (Path(__file__).resolve().parents[1] / "data" / "icon.png").as_uri()
 
 
 class SampDaemon:
@@ -69,6 +72,7 @@ class SampDaemon:
         self.client: SAMPIntegratedClient | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._runs = 0
 
     # -- connection -------------------------------------------------------------------
     def _new_client(self) -> SAMPIntegratedClient:
@@ -77,7 +81,7 @@ class SampDaemon:
             metadata={"samp.name": "vocluster", "samp.documentation.url": DOC_URL,
                       "samp.description.text": "Finds open-cluster members in Gaia tables "
                                                "and sends them back with probabilities.",
-                      "samp.icon.url": "https://www.ivoa.net/icons/ivoa_logo_small.png",
+                      "samp.icon.url": ICON_URL,
                       "author.name": "vocluster developers", "vocluster.version": __version__},
             addr="127.0.0.1")
         return client
@@ -363,11 +367,17 @@ class SampDaemon:
         self._accept(msg_id, label, work)
 
     def _finish(self, job_id: str, outcome: Outcome, name: str) -> dict:
+        """Write, broadcast under a name that tells runs apart, and reply with counts that
+        say what they count."""
         path = write_result(outcome.table, self.settings, name)
-        url = self._broadcast_table(path, f"{name} [{outcome.kind}]")
+        with self._lock:
+            self._runs += 1
+            run = self._runs
+        url = self._broadcast_table(path, f"{name} #{run} [{outcome.kind}]")
         self._progress(job_id, "done")
         return {"summary": outcome.summary, "rows": str(len(outcome.rows)),
-                outcome.kind: str(len(outcome.rows)), "url": url}
+                outcome.kind: str(len(outcome.rows)), "table-rows": str(len(outcome.table)),
+                "run": str(run), "url": url}
 
     def _on_point_at(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:

@@ -130,8 +130,10 @@ def true_rows(table: Table, column: str) -> list[int]:
 
 def members_outcome(result: MembershipResult) -> Outcome:
     s = result.summary
-    text = (f"{s.n_members} members; pmra {s.pmra:.3f} pmdec {s.pmdec:.3f} mas/yr, "
-            f"parallax {s.parallax:.3f} mas" if s.n_members else "no members found")
+    n = len(result.table)
+    text = (f"{s.n_members} members of {n:,} rows; pmra {s.pmra:.3f} pmdec {s.pmdec:.3f} "
+            f"mas/yr, parallax {s.parallax:.3f} mas" if s.n_members
+            else f"no members found among {n:,} rows")
     return Outcome(result.table, text, true_rows(result.table, "is_member"), "members")
 
 
