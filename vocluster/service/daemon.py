@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 from astropy.table import Table
 from pyvo.samp import SAMPIntegratedClient
+from pyvo.samp import conf as samp_conf
 
 from vocluster import __version__
 from vocluster.errors import VoclusterError
@@ -39,6 +40,9 @@ from vocluster.service.tasks import (
 from vocluster.sources.gaia import DEFAULT_RADIUS_FACTOR
 
 log = logging.getLogger("vocluster.samp")
+# pyvo.samp otherwise probes http://google.com on every connect (internet_on()): a SAMP
+# peer on loopback has no business talking to the internet.
+samp_conf.use_internet = False
 
 MEMBER_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
                  "candidate", "force", "ra", "dec", "radius"}

@@ -50,4 +50,12 @@ def fetch_to(url: str, destination: Path, *, allow_remote: bool = False,
             raise InputError(f"{url} is over the size limit ({max_bytes} bytes)")
         shutil.copyfile(source, destination)
         return destination
-    return stream_to(url, destination, max_bytes=max_bytes, timeout=timeout)
+    return stream_to(url, destination, max_bytes=max_bytes, timeout=timeout,
+                     check=lambda hop: _check_hop(hop, url, allow_remote))
+
+
+def _check_hop(hop: str, original: str, allow_remote: bool) -> None:
+    """A redirect may not leave the policy the first URL was held to (nor turn to file:)."""
+    if urlparse(hop).scheme not in ("http", "https"):
+        raise InputError(f"{original} redirected to {hop!r}: only http(s) redirects are followed")
+    check_url(hop, allow_remote)
