@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -19,7 +20,9 @@ from vocluster.classification.preprocessing import STARCNET_PREPROCESSING
 from vocluster.errors import InputError
 from vocluster.sources.cache import sha256_file
 
-PROJECT_MODELS = Path(__file__).resolve().parents[2] / "models"
+# The shipped models are package data (vocluster/models/<name>/), found the same way in
+# a wheel install as in a source checkout.
+SHIPPED_MODELS = Path(str(resources.files("vocluster") / "models"))
 WEIGHTS, CARD, KERAS_FILE = "weights.pt", "card.json", "model.keras"
 
 # Cards for published weights that `vocluster models fetch NAME --url URL` can install.
@@ -37,7 +40,7 @@ PUBLISHED = {
 
 def model_dirs(cache_dir: Path | None = None) -> list[Path]:
     dirs = [Path(p) for p in os.environ.get("VOCLUSTER_MODELS", "").split(os.pathsep) if p]
-    dirs.append(PROJECT_MODELS)
+    dirs.append(SHIPPED_MODELS)
     if cache_dir is not None:
         dirs.append(cache_dir / "models")
     return dirs
