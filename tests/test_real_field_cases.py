@@ -167,3 +167,17 @@ def test_raw_dec_finds_a_one_percent_cluster():
     options = MembershipOptions(method="dec", calibrate=False, device="cpu")
     result = find_members(table, options)
     assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.85
+
+
+def test_catalogue_values_pick_the_nearest_candidate_not_the_richest():
+    """A rich cluster 4 mas/yr and 0.8 mas away lies within the tolerance of the values a
+    user gives for a smaller one: the run must take the one the values describe."""
+    rng = np.random.default_rng(11)
+    field = _stars(rng, 6000, 56.0, 24.0, (1.5, 1.5), (2, -4), 8.0, 1.0, 0.8, (10, 19))
+    rich = _stars(rng, 500, 56.3, 24.2, 0.4, (20, -45), 0.5, 7.3, 0.1, (6, 16))
+    small = _stars(rng, 120, 55.6, 23.7, 0.15, (17, -42), 0.3, 6.5, 0.08, (8, 17))
+    table, _ = _table(field, rich, small)
+    is_small = np.arange(len(table)) >= 6500
+    result = find_members(table, MembershipOptions(target=Target("small", 17, -42, 6.5)))
+    member = np.asarray(result.table["is_member"])
+    assert f1_score(member, is_small) > 0.9

@@ -122,14 +122,18 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
 
     def _agreeing_candidate(self, candidates: list[Candidate], columns: list[int]
                             ) -> Candidate | None:
-        """The most significant candidate whose centre agrees with the catalogue values."""
+        """The candidate whose centre agrees best with the catalogue values (within 3 of
+        their tolerances on every axis). Nearest, not most significant: a rich neighbour
+        inside the tolerance must not win over the cluster the values describe."""
         mean = np.asarray(self.target_mean, dtype=float)[columns]
         spread = np.asarray(self._target_spread(), dtype=float)[columns]
+        best, best_offset = None, 3.0
         for found in candidates:
             sem = found.std / np.sqrt(found.size)
-            if np.all(np.abs(found.mean - mean) <= 3.0 * np.hypot(spread, sem)):
-                return found
-        return None
+            offset = float(np.max(np.abs(found.mean - mean) / np.hypot(spread, sem)))
+            if offset <= best_offset:
+                best, best_offset = found, offset
+        return best
 
     def _target_spread(self) -> np.ndarray:
         mean = np.asarray(self.target_mean, dtype=float)
