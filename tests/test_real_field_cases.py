@@ -181,3 +181,14 @@ def test_catalogue_values_pick_the_nearest_candidate_not_the_richest():
     result = find_members(table, MembershipOptions(target=Target("small", 17, -42, 6.5)))
     member = np.asarray(result.table["is_member"])
     assert f1_score(member, is_small) > 0.9
+
+
+def test_values_for_a_cluster_that_is_not_there_do_not_return_its_neighbour():
+    """Values 2.6 mas in parallax from the only cluster in the field (same motion): that
+    cluster is not the one asked for, and the run says so instead of returning it."""
+    rng = np.random.default_rng(12)
+    field = _stars(rng, 6000, 56.0, 24.0, (1.5, 1.5), (2, -4), 8.0, 1.0, 0.8, (10, 19))
+    rich = _stars(rng, 500, 56.3, 24.2, 0.4, (20, -45), 0.5, 7.3, 0.1, (6, 16))
+    table, _ = _table(field, rich)
+    with pytest.raises(InputError, match=r"no cluster at the target|fewer than 5 stars"):
+        find_members(table, MembershipOptions(target=Target("elsewhere", 20, -45, 9.9)))

@@ -32,6 +32,10 @@ MAX_DEPTH_PC = 20.0
 KMS_PER_MASYR_KPC = 4.74047
 PM_SYSTEMATIC_FLOOR = 0.05
 PARALLAX_SYSTEMATIC_FLOOR = 0.03
+# A found cluster's mean parallax must match catalogue values within 3x this (mas, or
+# this fraction of the parallax, whichever is larger).
+MEAN_PARALLAX_TOLERANCE = 0.1
+MEAN_PARALLAX_FRACTION = 0.05
 
 
 def intrinsic_spread_limit(parallax: float) -> tuple[float, float]:
@@ -126,7 +130,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
         their tolerances on every axis). Nearest, not most significant: a rich neighbour
         inside the tolerance must not win over the cluster the values describe."""
         mean = np.asarray(self.target_mean, dtype=float)[columns]
-        spread = np.asarray(self._target_spread(), dtype=float)[columns]
+        spread = self._mean_tolerance()[columns]
         best, best_offset = None, 3.0
         for found in candidates:
             sem = found.std / np.sqrt(found.size)
@@ -134,6 +138,19 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
             if offset <= best_offset:
                 best, best_offset = found, offset
         return best
+
+    def _mean_tolerance(self) -> np.ndarray:
+        """How far a cluster's mean may sit from the catalogue values and still be that
+        cluster. The seed spread (generous, to catch members) is used, except in parallax:
+        a catalogue's mean parallax is good to a few hundredths of a mas, so a cluster 0.5
+        mas or 5% away is another cluster (the Pleiades is not a 100 pc cluster)."""
+        tolerance = np.array(self._target_spread(), dtype=float)
+        if self._astrometry is not None:
+            plx = self._astrometry[2]
+            tolerance[plx] = min(tolerance[plx],
+                                 max(MEAN_PARALLAX_TOLERANCE,
+                                     MEAN_PARALLAX_FRACTION * abs(self.target_mean[plx])))
+        return tolerance
 
     def _target_spread(self) -> np.ndarray:
         mean = np.asarray(self.target_mean, dtype=float)
@@ -153,6 +170,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
         `astrometry_columns`: where (pmra, pmdec, parallax) are in X, if they are, so that
         the cluster's intrinsic spread can be bounded physically."""
         x = np.asarray(X, dtype=float)
+        self._astrometry = astrometry_columns
         errors = np.zeros_like(x) if X_err is None else np.asarray(X_err, dtype=float)
         positions = None if positions is None else np.asarray(positions, dtype=float)
         seed = self._seed(x, errors, positions, seed_columns, astrometry_columns)
@@ -196,7 +214,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
         if self.target_mean is None or self.target_spread is None:
             return
         offset = np.abs(self.mixture_.fit_.mean - np.asarray(self.target_mean, dtype=float))
-        if np.any(offset > 3.0 * np.asarray(self.target_spread, dtype=float)):
+        if np.any(offset > 3.0 * self._mean_tolerance()):
             found = ", ".join(f"{v:.2f}" for v in self.mixture_.fit_.mean)
             raise ValueError(f"no cluster at the target's catalogue values in this table "
                              f"(the fit drifted to {found})")
