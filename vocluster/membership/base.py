@@ -34,6 +34,10 @@ PM_SYSTEMATIC_FLOOR = 0.05
 PARALLAX_SYSTEMATIC_FLOOR = 0.03
 # A found cluster's mean parallax must match catalogue values within 3x this (mas, or
 # this fraction of the parallax, whichever is larger).
+# Half-number radii of open clusters stay below ~20 pc (HR23); the sky term's Plummer
+# scale is capped at this, seen from the cluster's distance (parallax floored for noise).
+MAX_RADIUS_PC = 25.0
+MIN_SKY_PARALLAX = 0.02
 MEAN_PARALLAX_TOLERANCE = 0.1
 MEAN_PARALLAX_FRACTION = 0.05
 
@@ -187,7 +191,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
             self.mixture_ = ClusterFieldMixture(random_state=self.random_state).fit(
                 x, errors**2, start, positions,
                 None if magnitudes is None else np.asarray(magnitudes, dtype=float),
-                self._spread_limit(x, start, astrometry_columns))
+                self._spread_limit(x, start, astrometry_columns),
+                self._sky_limit(x, start, astrometry_columns))
             self.membership_ = self.mixture_.membership_
             self._check_target_found()
         else:
@@ -208,6 +213,17 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
         limit[[pm_col, pmdec_col]] = pm_limit
         limit[plx_col] = plx_limit
         return limit
+
+    @staticmethod
+    def _sky_limit(x: np.ndarray, start: np.ndarray, astrometry_columns) -> float | None:
+        """Largest Plummer scale (deg) a bound cluster can have at the seed's parallax:
+        MAX_RADIUS_PC seen from its distance. A "cluster" spread over the whole cone of a
+        10 kpc field would be hundreds of pc across: that is the field's distant stars."""
+        if astrometry_columns is None or not (start > 0.5).any():
+            return None
+        parallax = float(np.median(x[start > 0.5, astrometry_columns[2]]))
+        distance_pc = 1000.0 / max(parallax, MIN_SKY_PARALLAX)
+        return float(np.degrees(MAX_RADIUS_PC / distance_pc))
 
     def _check_target_found(self) -> None:
         """A few field stars near the catalogue values are not the cluster: say so."""

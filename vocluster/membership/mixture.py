@@ -136,9 +136,11 @@ class ClusterFieldMixture:
 
     def fit(self, x: np.ndarray, variances: np.ndarray, seed_weights: np.ndarray,
             positions: np.ndarray | None = None, magnitudes: np.ndarray | None = None,
-            max_intrinsic_std: np.ndarray | None = None) -> ClusterFieldMixture:
+            max_intrinsic_std: np.ndarray | None = None,
+            max_sky_scale: float | None = None) -> ClusterFieldMixture:
         """`magnitudes` (G, NaN where unknown) make the field density depend on brightness;
-        `max_intrinsic_std` (per feature) bounds the cluster's intrinsic spread."""
+        `max_intrinsic_std` (per feature) bounds the cluster's intrinsic spread and
+        `max_sky_scale` (deg) its size on the sky."""
         if seed_weights.sum() < _MIN_SEED_WEIGHT:
             raise ValueError("the seed group has fewer than 5 stars")
         rng = np.random.default_rng(self.random_state)
@@ -149,7 +151,7 @@ class ClusterFieldMixture:
                          max_intrinsic_std)
         precise = precise_rows(x, variances)
         weight = float(np.clip(w.sum() / len(x), 1e-4, 0.5))
-        sky = PlummerOnFootprint(positions) if positions is not None else None
+        sky = PlummerOnFootprint(positions, max_sky_scale) if positions is not None else None
         if sky is not None:
             sky.update(w)
         membership = np.clip(w, 0.0, 1.0)

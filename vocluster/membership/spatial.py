@@ -14,10 +14,12 @@ _SUPERSAMPLE = 5
 
 
 class PlummerOnFootprint:
-    """Cluster surface density (1 + R^2/a^2)^-2 and field density, both on the footprint."""
+    """Cluster surface density (1 + R^2/a^2)^-2 and field density, both on the footprint;
+    the Plummer scale a is kept below `max_scale` (deg), a bound cluster's largest size."""
 
-    def __init__(self, positions: np.ndarray) -> None:
+    def __init__(self, positions: np.ndarray, max_scale: float | None = None) -> None:
         self.positions = positions
+        self.max_scale = max_scale
         n_side = int(np.clip(np.sqrt(len(positions) / 100.0), 4, 48))
         lo = positions.min(axis=0)
         hi = positions.max(axis=0)
@@ -40,6 +42,8 @@ class PlummerOnFootprint:
         self._grid_area = self.cell_area / _SUPERSAMPLE**2
         self.centre = np.median(positions, axis=0)
         self.scale = float(max(span.max() / 6.0, 1e-3))
+        if max_scale is not None:
+            self.scale = min(self.scale, max(max_scale, 1e-3))
 
     def _log_profile(self, points: np.ndarray, centre: np.ndarray, scale: float) -> np.ndarray:
         r2 = np.sum((points - centre) ** 2, axis=1) / scale**2
@@ -76,6 +80,8 @@ class PlummerOnFootprint:
             return -float(np.sum(w * logp))
 
         span = max(e[-1] - e[0] for e in self.edges)
-        best = minimize_scalar(negative_loglike, bounds=(np.log(1e-3), np.log(5 * span)),
+        largest = 5 * span if self.max_scale is None else min(5 * span, self.max_scale)
+        largest = max(largest, 2e-3)
+        best = minimize_scalar(negative_loglike, bounds=(np.log(1e-3), np.log(largest)),
                                method="bounded", options={"xatol": 1e-3})
         self.scale = float(np.exp(best.x))
