@@ -9,20 +9,15 @@ import pytest
 from vocluster.errors import InputError
 from vocluster.service.urls import fetch_to
 
+REDIRECTS = {"/redirect-out": "http://10.255.255.1:9/x.vot",
+             "/redirect-file": "file:///etc/passwd", "/redirect-home": "/table.vot"}
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        if self.path == "/redirect-out":
+        if self.path in REDIRECTS:
             self.send_response(302)
-            self.send_header("Location", "http://10.255.255.1:9/x.vot")
-            self.end_headers()
-        elif self.path == "/redirect-file":
-            self.send_response(302)
-            self.send_header("Location", "file:///etc/passwd")
-            self.end_headers()
-        elif self.path == "/redirect-home":
-            self.send_response(302)
-            self.send_header("Location", "/table.vot")
+            self.send_header("Location", REDIRECTS[self.path])
             self.end_headers()
         elif self.path == "/slow":
             self.send_response(200)
