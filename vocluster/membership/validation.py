@@ -230,13 +230,10 @@ def _blind_candidate(table: Table, options: MembershipOptions, result: Membershi
     return None
 
 
-def validate(field: Table, options: MembershipOptions, specs: list[ClusterSpec], seed: int,
+def validate(field: Table, sample: GaiaSample, options: MembershipOptions,
+             specs: list[ClusterSpec], seed: int,
              progress: Callable[[int, int], None] | None = None) -> list[Injection]:
     """One injection per spec, each into the untouched field, with the same settings."""
-    sample = load_sample(field, require_positions=True, release=options.release,
-                         columns=options.columns)
-    if "phot_g_mean_mag" not in sample.values:
-        raise InputError("validation needs G magnitudes in the field table")
     out = []
     for k, spec in enumerate(specs, 1):
         out.append(run_injection(field, sample, spec, options, seed + k))
@@ -303,6 +300,8 @@ def run_validation(field: Table, options: MembershipOptions, n_clusters: int,
         raise InputError("the number of injected clusters must be at least 1")
     sample = load_sample(field, require_positions=True, release=options.release,
                          columns=options.columns)
+    if "phot_g_mean_mag" not in sample.values:
+        raise InputError("validation needs G magnitudes in the field table")
     say("finding the real cluster first, to inject away from it")
     try:
         real = find_members(field, options)
@@ -312,7 +311,7 @@ def run_validation(field: Table, options: MembershipOptions, n_clusters: int,
         real = None
     specs = (like_found(sample, real, n_clusters, seed) if clones
              else plan_injections(sample, n_clusters, distance, mass, seed, real))
-    injections = validate(field, options, specs, seed,
+    injections = validate(field, sample, options, specs, seed,
                           progress=lambda k, n: say(f"injection {k}/{n} done"))
     result = report(injections)
     clusters = Table(rows=result["clusters"])

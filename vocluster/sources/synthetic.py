@@ -194,10 +194,10 @@ def _field(rng: np.random.Generator, n: int, p: ClusterPreset, latitude: float
                       "population": population[ok]})
         kept += int(ok.sum())
     out = {k: np.concatenate([part[k] for part in parts])[:n] for k in parts[0]}
-    pops = [FIELD_POPULATIONS[k] for k in out["population"]]
-    sigma = np.array([pop.sigma_uvw for pop in pops])
+    population = out["population"]
+    sigma = np.array([pop.sigma_uvw for pop in FIELD_POPULATIONS])[population]
     velocity = sigma * rng.normal(size=(n, 3))
-    velocity[:, 1] -= np.array([pop.asymmetric_drift for pop in pops])
+    velocity[:, 1] -= np.array([pop.asymmetric_drift for pop in FIELD_POPULATIONS])[population]
     velocity -= np.asarray(SOLAR_MOTION_KMS)
     pm = velocity @ _tangent_basis(p.ra, p.dec) / (K_MAS * out["distance"][:, None])
     return {"parallax": 1.0 / out["distance"], "pmra": pm[:, 0], "pmdec": pm[:, 1],
