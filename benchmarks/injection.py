@@ -26,7 +26,13 @@ from astropy.table import Table
 
 from vocluster.core.sample import load_sample
 from vocluster.errors import InputError
-from vocluster.membership.validation import Injection, injections_at, report, run_injection
+from vocluster.membership.validation import (
+    Footprint,
+    Injection,
+    injections_at,
+    report,
+    run_injection,
+)
 from vocluster.pipeline import MembershipOptions, Target, find_members
 
 METHODS = {"default": MembershipOptions(),
@@ -46,6 +52,12 @@ def run(field_name: str, field: Table, method: str, mode: str, pairs, seeds: int
     if mode == "values":  # any target: run_injection gives the injected cluster's values
         options = replace(options, target=Target("catalogue values", 0.0, 0.0, 1.0))
     sample = load_sample(field, require_positions=True)
+    footprint = Footprint(sample)
+    outside = sorted({d for d, _ in pairs if not footprint.holds(d)})
+    if outside:  # a table cut at plx > 3.3 mas cannot hold a 1 kpc cluster: nothing to score
+        print(f"  {field_name}: skipping {', '.join(f'{d:g}' for d in outside)} pc, outside "
+              f"the table's parallax range")
+        pairs = [(d, m) for d, m in pairs if footprint.holds(d)]
     try:
         real = find_members(field, MembershipOptions())
     except InputError:

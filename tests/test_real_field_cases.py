@@ -88,13 +88,16 @@ def test_force_returns_the_best_group_of_an_empty_field_and_says_so():
     assert "forced" in result.metadata["warnings"]
 
 
-def test_an_unbound_raw_list_is_returned_with_a_warning_that_names_why():
+def test_an_unbound_raw_list_is_refused_and_forced_with_a_warning_that_names_why():
     """Raw K-Means on a distant cluster takes in thousands of field stars: the list's
-    proper-motion spread is far wider than a bound cluster's, and the run says so."""
+    proper-motion spread is far wider than a bound cluster's, so the run refuses, and
+    --force returns the list with the reason in its warnings."""
     cone = make_cone("Berkeley 29", seed=0, n_stars=4000, n_members=100)
-    result = find_members(cone, MembershipOptions(method="kmeans", calibrate=False))
+    with pytest.raises(InputError, match=r"not a bound cluster.*proper-motion spread"):
+        find_members(cone, MembershipOptions(method="kmeans", calibrate=False))
+    result = find_members(cone, MembershipOptions(method="kmeans", calibrate=False, force=True))
     assert result.summary.n_members > 3 * 100
-    assert "proper-motion spread" in result.metadata["warnings"]
+    assert "forced: not a bound cluster" in result.metadata["warnings"]
     assert result.metadata["intrinsic_pm_spread"] > 2 * result.metadata["pm_spread_limit"]
 
 

@@ -9,7 +9,10 @@ physics that does not depend on the method:
   less the median error) must be within what a bound cluster at their parallax can have
   (base.intrinsic_spread_limit, with a factor 2 for escaping halo stars and binaries).
   A list that is wider has taken in field stars, which is how an over-large list shows
-  itself without a published list to compare with;
+  itself without a published list to compare with. A proper-motion spread beyond that is
+  refused (on the real fields, calibrated lists sit at 0.2-0.3 of the limit and unbound
+  raw lists at 3.6-11 times it); the parallax depth only warns, because a table without
+  error columns underestimates faint stars' errors enough to put good lists near it;
 - how the members sit in the table: their fraction of it, their concentration on the
   sky, and their r50 against the cone's radius (a cone smaller than the cluster makes r50
   and the member count lower limits).
@@ -28,7 +31,7 @@ MAX_R50_FRACTION = 0.4
 
 
 class NotACluster(ValueError):
-    """The final member list fails the significance test."""
+    """The final member list fails the significance test or is not bound."""
 
 
 def intrinsic_spread(values: np.ndarray, errors: np.ndarray) -> float:
@@ -61,21 +64,32 @@ def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.nd
                         "intrinsic_parallax_spread": round(spread["parallax"], 3),
                         "pm_spread_limit": round(pm_limit, 3),
                         "parallax_spread_limit": round(plx_limit, 3)})
+        unbound = unbound_reason(figures)
+        if unbound and not force:
+            raise NotACluster(f"the {int(member.sum())} members found are not a bound cluster: "
+                              f"{unbound}; --force returns them anyway")
     return figures
 
 
+def unbound_reason(figures: dict[str, float]) -> str | None:
+    """Why a list's proper motions are too wide for a bound cluster, or None."""
+    if figures.get("intrinsic_pm_spread", 0.0) <= SPREAD_TOLERANCE * figures.get(
+            "pm_spread_limit", np.inf):
+        return None
+    return (f"their intrinsic proper-motion spread ({figures['intrinsic_pm_spread']:.2f} "
+            f"mas/yr) is more than {SPREAD_TOLERANCE:g}x what a bound cluster at their "
+            f"parallax allows ({figures['pm_spread_limit']:.2f}): field stars are among them")
+
+
 def warnings(figures: dict[str, float], n_fitted: int) -> list[str]:
-    """What a user must be told: a forced weak cluster, an unbound list, a table of members."""
+    """What a user must be told: a forced weak or unbound list, a small cone, a member table."""
     out = []
     if figures["significance"] < MIN_SIGNIFICANCE:
         out.append(f"forced: the members are only {figures['significance']:.1f} sigma above "
                    f"the field")
-    if figures.get("intrinsic_pm_spread", 0.0) > SPREAD_TOLERANCE * figures.get(
-            "pm_spread_limit", np.inf):
-        out.append(f"the members' intrinsic proper-motion spread "
-                   f"({figures['intrinsic_pm_spread']:.2f} mas/yr) is more than "
-                   f"{SPREAD_TOLERANCE:g}x what a bound cluster at their parallax allows "
-                   f"({figures['pm_spread_limit']:.2f}): field stars are among them")
+    unbound = unbound_reason(figures)
+    if unbound:
+        out.append(f"forced: not a bound cluster, {unbound}")
     elif figures.get("intrinsic_parallax_spread", 0.0) > SPREAD_TOLERANCE * figures.get(
             "parallax_spread_limit", np.inf):
         out.append(f"the members' intrinsic parallax spread "

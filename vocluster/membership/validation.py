@@ -86,6 +86,10 @@ class Footprint:
         return (self.inside(np.asarray(stars["ra"]), np.asarray(stars["dec"]))
                 & (parallax >= self.parallax_range[0]) & (parallax <= self.parallax_range[1]))
 
+    def holds(self, distance_pc: float) -> bool:
+        """Whether a cluster at this distance has its parallax inside the table's range."""
+        return self.parallax_range[0] <= 1000.0 / distance_pc <= self.parallax_range[1]
+
     def distances(self, wanted: tuple[float, float]) -> tuple[float, float]:
         """`wanted` (pc) limited to where a cluster's parallax lies inside the table's."""
         low, high = self.parallax_range
