@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 
 from vocluster import __version__
+from vocluster.cli.batch_command import add_batch_arguments, cmd_batch
 from vocluster.cli.classify_commands import add_commands as add_classification_commands
 from vocluster.cli.validate_command import add_validate_arguments, cmd_validate
 from vocluster.errors import OutputError, VoclusterError
@@ -70,6 +71,11 @@ def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dec", type=float, help="cone centre Dec (deg)")
     parser.add_argument("--radius", type=float,
                         help="cone radius (deg); default 1.5 x the catalogue r50 for a cluster")
+    _add_service_options(parser)
+
+
+def _add_service_options(parser: argparse.ArgumentParser) -> None:
+    """Which Gaia release, mirror and cluster catalogue a fetch uses."""
     parser.add_argument("--release", choices=["dr3", "dr2"],
                         help="Gaia release: the one fetched (default dr3), and the error model "
                              "for tables without error columns (default: what the table says, "
@@ -434,6 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--release", choices=["dr3", "dr2"],
                           help="error model for tables without error columns")
     validate.set_defaults(handler=lambda args: cmd_validate(args, _options(args), _progress))
+    batch = sub.add_parser("batch", help="membership for a list of clusters, on Dask")
+    add_batch_arguments(batch)
+    _add_membership_options(batch)
+    _add_service_options(batch)
+    batch.set_defaults(handler=lambda args: cmd_batch(args, _options, _config, _resolver))
     add_classification_commands(sub)
     return parser
 

@@ -1,0 +1,115 @@
+"""Where a batch's Gaia tables come from: files, a TAP service, or a HATS catalogue.
+
+Each source is a small picklable object, built once on the client and shipped to the
+workers, whose `table(cluster)` returns that cluster's stars as an astropy Table or
+raises `InputError` with the reason (no file of that name, an empty cone). The three
+are interchangeable so that a survey run can move from a folder of downloads to a
+HATS copy of Gaia without changing anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from astropy.table import Table
+
+from vocluster.batch.cluster_list import BatchCluster
+from vocluster.core.quality import QualityCuts
+from vocluster.errors import InputError
+from vocluster.sources.files import FORMATS, read_table
+from vocluster.sources.gaia import fetch_gaia_cone
+from vocluster.sources.services import Config
+
+
+def _cone(cluster: BatchCluster) -> tuple[float, float, float]:
+    if not cluster.has_cone:
+        raise InputError(f"{cluster.name}: no position and radius to fetch its cone from")
+    return cluster.ra, cluster.dec, cluster.radius  # type: ignore[return-value]
+
+
+def _non_empty(table: Table, cluster: BatchCluster, where: str) -> Table:
+    if len(table) == 0:
+        ra, dec, radius = _cone(cluster)
+        raise InputError(f"no stars in the cone of {cluster.name} ({ra:.4f}, {dec:.4f}, "
+                         f"r = {radius:.3f} deg) in {where}")
+    return table
+
+
+@dataclass(frozen=True)
+class FileTables:
+    """One table per cluster in a folder, named after it (`Melotte_22.vot`, `NGC 2682.fits`)."""
+
+    directory: Path
+
+    def describe(self) -> str:
+        return f"tables in {self.directory}"
+
+    def table(self, cluster: BatchCluster) -> Table:
+        for stem in dict.fromkeys((cluster.key, cluster.name)):
+            for suffix in FORMATS:
+                path = self.directory / f"{stem}{suffix}"
+                if path.is_file():
+                    table = read_table(path)
+                    if len(table) == 0:
+                        raise InputError(f"the table for {cluster.name} ({path}) has no rows")
+                    return table
+        raise InputError(f"no table for {cluster.name} in {self.directory} (looked for "
+                         f"{cluster.key}.vot, .fits, .csv, .ecsv, .parquet, .tsv)")
+
+
+@dataclass(frozen=True)
+class TapCones:
+    """The cluster's Gaia cone over TAP, through the same cache as `vocluster fetch`."""
+
+    config: Config
+    release: str = "dr3"
+    cuts: QualityCuts = QualityCuts()
+    refresh: bool = False
+    max_rows: int | None = None
+
+    def describe(self) -> str:
+        return f"Gaia {self.release} over TAP at {self.config.gaia_service_url()}"
+
+    def table(self, cluster: BatchCluster) -> Table:
+        ra, dec, radius = _cone(cluster)
+        table = fetch_gaia_cone(ra, dec, radius, release=self.release, cuts=self.cuts,
+                                config=self.config, refresh=self.refresh,
+                                max_rows=self.max_rows)
+        return _non_empty(table, cluster, self.describe())
+
+
+@dataclass(frozen=True)
+class HatsCones:
+    """The cone read from a HATS catalogue through LSDB: only the HEALPix partitions the
+    cone touches are opened, which is what makes the whole of Gaia usable from one
+    machine or a cluster of them. `location` is a local path or a URL (fsspec)."""
+
+    location: str
+    columns: tuple[str, ...] | None = None
+    storage_options: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"the HATS catalogue {self.location}"
+
+    def table(self, cluster: BatchCluster) -> Table:
+        import dask
+        import lsdb
+
+        ra, dec, radius = _cone(cluster)
+        try:
+            catalog = lsdb.open_catalog(
+                self.location, search_filter=lsdb.ConeSearch(ra, dec, radius * 3600.0),
+                columns=list(self.columns) if self.columns else None,
+                storage_options=self.storage_options or None)
+        except FileNotFoundError as exc:
+            raise InputError(f"cannot open the HATS catalogue {self.location}: {exc}") from exc
+        except ValueError as exc:  # lsdb: the cone overlaps no partition of the catalogue
+            raise InputError(f"no stars in the cone of {cluster.name} ({ra:.4f}, {dec:.4f}, "
+                             f"r = {radius:.3f} deg) in {self.describe()}: {exc}") from exc
+        # One task per cluster already: read its few partitions here, not as nested tasks.
+        with dask.config.set(scheduler="synchronous"):
+            frame = catalog.compute()
+        frame = frame.reset_index(drop=True)
+        table = Table.from_pandas(frame[[c for c in frame.columns if not c.startswith("_")]])
+        return _non_empty(table, cluster, self.describe())
