@@ -277,3 +277,47 @@ def test_pure_cluster_list_rules():
     assert clusters[1].key == "B_2" and clusters[1].target is None  # runs blind
     assert clusters[1].radius is None and clusters[2].problem == "duplicate name 'A 1'"
     assert os.sep not in clusters[1].key
+
+
+@pytest.mark.slow
+def test_image_sets_are_classified_on_dask_as_classify_does(dask_processes, tmp_path):
+    """One task per image set on the worker processes; each set's table equals what
+    `vocluster classify` writes for it, bad sets are failed rows, and a rerun skips."""
+    from stamp_images import write_band_images
+
+    from vocluster.classification.catalogue import classify_table
+    from vocluster.classification.store import load_classifier
+    from vocluster.sources.images import read_band_images
+
+    address, _ = dask_processes
+    rows = []
+    for seed in range(3):
+        folder = tmp_path / f"set{seed}"
+        folder.mkdir()
+        paths, table, _ = write_band_images(folder, 12, seed=seed)
+        table.write(folder / "candidates.ecsv")
+        rows.append({"name": f"field {seed}", "catalog": f"set{seed}/candidates.ecsv",
+                     "images": ";".join(str(p.relative_to(tmp_path)) for p in paths)})
+    rows.append({**rows[0], "name": "three bands",
+                 "images": ";".join(rows[0]["images"].split(";")[:3])})
+    rows.append({**rows[0], "name": "no catalog", "catalog": "set0/none.ecsv"})
+    Table(rows=rows).write(tmp_path / "manifest.csv")
+    out = tmp_path / "out"
+    argv = ["classify-batch", str(tmp_path / "manifest.csv"), "-o", str(out), "--scheduler",
+            address]
+    assert main(argv) == 1
+    summary = Table.read(out / "summary.vot")
+    assert list(summary["status"]) == ["ok", "ok", "ok", "failed", "failed"]
+    assert "takes 5 bands" in summary["reason"][3] and "not found" in summary["reason"][4]
+    assert list(summary["device"][:3]) == ["cpu"] * 3 and set(summary["n_classified"][:3]) == {12}
+    classifier = load_classifier("vocluster-sim-starcnet")
+    for seed in range(3):
+        folder = tmp_path / f"set{seed}"
+        direct = classify_table(Table.read(folder / "candidates.ecsv"),
+                                read_band_images(sorted(folder.glob("*.fits"))), classifier)
+        batch = Table.read(out / f"field_{seed}.vot")
+        assert np.allclose(np.asarray(batch["cluster_prob"]), np.asarray(direct["cluster_prob"]),
+                           atol=1e-5)
+    written = (out / "field_0.vot").stat().st_mtime_ns
+    assert main(argv) == 1  # the two bad sets fail again; the others are skipped
+    assert (out / "field_0.vot").stat().st_mtime_ns == written

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 from astropy.table import Table
@@ -32,6 +33,9 @@ COLUMN_NAMES = {
     "pmdec": ("pmdec", "pmDE"),
     "parallax": ("parallax", "plx", "Plx"),
 }
+
+
+Row = TypeVar("Row")  # a frozen dataclass with name, key and problem
 
 
 @dataclass(frozen=True)
@@ -113,15 +117,15 @@ def clusters_from_table(table: Table, radius_factor: float = DEFAULT_RADIUS_FACT
     return mark_duplicates(out)
 
 
-def mark_duplicates(clusters: list[BatchCluster]) -> list[BatchCluster]:
+def mark_duplicates(items: list[Row]) -> list[Row]:
     """Two rows writing one output file would overwrite each other: the later is refused."""
     seen: set[str] = set()
     out = []
-    for cluster in clusters:
-        if cluster.key in seen and cluster.problem is None:
-            cluster = replace(cluster, problem=f"duplicate name {cluster.name!r}")
-        seen.add(cluster.key)
-        out.append(cluster)
+    for item in items:
+        if item.key in seen and item.problem is None:
+            item = replace(item, problem=f"duplicate name {item.name!r}")
+        seen.add(item.key)
+        out.append(item)
     return out
 
 

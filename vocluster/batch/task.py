@@ -1,12 +1,12 @@
-"""One cluster of a batch, as a worker runs it: fetch, find members, write, report.
+"""One item of a batch (a cluster, an image set), as a worker runs it: work, write, report.
 
-The task never raises for a cluster's own trouble: a refusal (no significant cluster,
-an unbound list) and a failure (no stars in the cone, no table, a dead service, a bug)
-both come back as a summary row with the reason, so one bad cluster cannot stop a
-survey. A rerun keeps refusals, which the same data would repeat, and redoes failures,
-which new data or a live service may cure. Each row is also
-written beside the members' VOTable (`status/<name>.json`, temp then rename), which is
-what lets a killed batch resume where it stopped.
+A task never raises for its item's own trouble: a refusal (no significant cluster, an
+unbound list) and a failure (no stars in the cone, no table, a dead service, a bug)
+both come back as a summary row with the reason, so one bad item cannot stop a survey.
+Each row is also written beside the item's output (`status/<name>.json`, temp then
+rename), which is what lets a killed batch resume where it stopped. A rerun keeps
+refusals, which the same data would repeat, and redoes failures, which new data or a
+live service may cure.
 """
 
 from __future__ import annotations
@@ -16,70 +16,45 @@ import os
 import socket
 import time
 import traceback
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from astropy.table import Table
-
-from vocluster.batch.cluster_list import BatchCluster
 from vocluster.errors import VoclusterError
-from vocluster.pipeline import MembershipOptions, find_members
-from vocluster.sources.files import write_table, write_text
+from vocluster.sources.files import write_text
 
 STATUS_DIR = "status"
 #: statuses a rerun keeps; "failed" (a crash, a dead worker, a dead service) is redone
 FINAL = ("ok", "refused")
 
 
-class TableSource(Protocol):
-    def describe(self) -> str: ...
+class Item(Protocol):
+    """What the runner needs of a row: a name, a file-safe key, and what is wrong with it."""
 
-    def table(self, cluster: BatchCluster) -> Table: ...
+    name: str
+    problem: str | None
 
-
-def status_path(outdir: Path, cluster: BatchCluster) -> Path:
-    return outdir / STATUS_DIR / f"{cluster.key}.json"
-
-
-def members_path(outdir: Path, cluster: BatchCluster) -> Path:
-    return outdir / f"{cluster.key}.vot"
+    @property
+    def key(self) -> str: ...
 
 
-def empty_row(cluster: BatchCluster, status: str, reason: str = "") -> dict:
-    """A summary row with every column, so that rows of any status stack into one table."""
-    return {"name": cluster.name, "status": status, "reason": reason,
-            "guided": cluster.target is not None, "n_rows": 0, "n_members": 0,
-            "expected_members": float("nan"),
-            **{k: float("nan") for k in ("pmra", "pmra_sem", "pmdec", "pmdec_sem", "parallax",
-                                         "parallax_sem", "ra", "dec", "r50_deg", "distance_pc",
-                                         "significance", "time_s")},
-            "warnings": "", "output": "", "worker": ""}
+class Refused(VoclusterError):
+    """The work ran and found no answer it can stand by (the reason is the message)."""
 
 
-def run_cluster(cluster: BatchCluster, source: TableSource, options: MembershipOptions,
-                outdir: str | Path) -> dict:
-    """Find one cluster's members and write them; return its summary row (never raises)."""
-    outdir = Path(outdir)
-    start = time.perf_counter()
-    try:
-        table = source.table(cluster)
-    except Exception as exc:  # no data is a failure of this row, never of the batch
-        row = empty_row(cluster, "failed", _reason(exc))
-    else:
-        try:
-            row = _members(cluster, table, options, outdir)
-        except VoclusterError as exc:  # the membership refused: the reason, in one line
-            row = empty_row(cluster, "refused", str(exc))
-        except Exception as exc:  # a bug must not stop the survey either
-            row = empty_row(cluster, "failed", _reason(exc))
-    row["time_s"] = round(time.perf_counter() - start, 3)
-    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
-    write_text(json.dumps(row, default=float) + "\n", status_path(outdir, cluster))
-    return row
+Work = Callable[[Item, Path], dict]
+Blank = Callable[[Item, str, str], dict]
 
 
-def _reason(exc: Exception) -> str:
+def status_path(outdir: Path, item: Item) -> Path:
+    return outdir / STATUS_DIR / f"{item.key}.json"
+
+
+def output_path(outdir: Path, item: Item) -> Path:
+    return outdir / f"{item.key}.vot"
+
+
+def reason(exc: BaseException) -> str:
     """One line: the user's error as it is, anything else with its type and place."""
     if isinstance(exc, VoclusterError):
         return str(exc)
@@ -87,29 +62,30 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
 
 
-def _members(cluster: BatchCluster, table: Table, options: MembershipOptions,
-             outdir: Path) -> dict:
-    result = find_members(table, replace(options, target=cluster.target))
-    output = write_table(result.table, members_path(outdir, cluster), overwrite=True)
-    summary = result.summary.as_dict()
-    row = empty_row(cluster, "ok")
-    row.update({k: summary[k] for k in row if k in summary and summary[k] is not None})
-    row.update({"n_rows": len(table), "significance": result.metadata["significance"],
-                "warnings": "" if result.metadata["warnings"] == "none"
-                else str(result.metadata["warnings"]),
-                "output": output.name})
+def execute(work: Work, blank: Blank, item: Item, outdir: str | Path) -> dict:
+    """Run `work(item, outdir)` and return its row, or a blank row with why it has none."""
+    outdir = Path(outdir)
+    start = time.perf_counter()
+    try:
+        row = work(item, outdir)
+    except Refused as exc:
+        row = blank(item, "refused", str(exc))
+    except Exception as exc:  # bad data, a dead service or a bug: this row, not the batch
+        row = blank(item, "failed", reason(exc))
+    row["time_s"] = round(time.perf_counter() - start, 3)
+    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    write_text(json.dumps(row, default=float) + "\n", status_path(outdir, item))
     return row
 
 
-def finished_row(outdir: Path, cluster: BatchCluster) -> dict | None:
-    """The row of a cluster an earlier run finished (ok with its table, or refused)."""
-    path = status_path(outdir, cluster)
+def finished_row(outdir: Path, item: Item) -> dict | None:
+    """The row of an item an earlier run finished (ok with its output, or refused)."""
     try:
-        row = json.loads(path.read_text())
+        row = json.loads(status_path(outdir, item).read_text())
     except (OSError, ValueError):
         return None
-    if row.get("status") not in FINAL or row.get("name") != cluster.name:
+    if row.get("status") not in FINAL or row.get("name") != item.name:
         return None
-    if row["status"] == "ok" and not members_path(outdir, cluster).is_file():
+    if row["status"] == "ok" and not output_path(outdir, item).is_file():
         return None
     return row

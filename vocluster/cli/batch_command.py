@@ -15,8 +15,6 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a table with a name column (and optionally ra, dec, radius or "
                              "r50, pmra, pmdec, parallax), or a catalogue name (builtin, "
                              "cg2020, hr23) with --select or --all")
-    parser.add_argument("-o", "--output", required=True, metavar="OUTDIR",
-                        help="folder for <name>.vot, summary.vot and summary.parquet")
     parser.add_argument("--from", dest="source", choices=["tap", "hats", "files"],
                         help="where each cluster's stars come from (default: files with "
                              "--tables, hats with --hats, else tap)")
@@ -24,11 +22,18 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tables", metavar="DIR", help="one table per cluster, named after it")
     parser.add_argument("--select", nargs="+", metavar="NAME", help="clusters of a catalogue")
     parser.add_argument("--all", action="store_true", help="every cluster of a catalogue")
+    _add_engine_arguments(parser, "clusters")
+
+
+def _add_engine_arguments(parser: argparse.ArgumentParser, items: str) -> None:
+    """Where a batch writes, and on which Dask it runs."""
+    parser.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                        help="folder for <name>.vot, summary.vot and summary.parquet")
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                         help="a running Dask scheduler (default: a private one on 127.0.0.1)")
     parser.add_argument("--workers", type=int, help="local Dask workers (default: one per core)")
     parser.add_argument("--redo", action="store_true",
-                        help="rerun clusters an earlier run of this OUTDIR finished")
+                        help=f"rerun {items} an earlier run of this OUTDIR finished")
 
 
 def _cluster_list(args: argparse.Namespace, config, resolver):
@@ -70,9 +75,42 @@ def _source(args: argparse.Namespace, config, options):
                     refresh=args.refresh, max_rows=args.max_rows)
 
 
-def cmd_batch(args: argparse.Namespace, make_options, make_config, make_resolver) -> int:
+def add_classify_batch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifest", metavar="MANIFEST",
+                        help="a table of image sets: name, catalog (candidate table) and "
+                             "images (band FITS files in the model's order, split by ';'); "
+                             "relative paths are from the manifest's folder")
+    parser.add_argument("--model", default="vocluster-sim-starcnet", help="name or path")
+    parser.add_argument("--threshold", type=float, help="is_cluster = cluster_prob >= T")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="auto: each worker's GPU when it has one")
+    _add_engine_arguments(parser, "image sets")
+
+
+def _run_with_progress(label: str, total: int, run) -> int:
+    """Run `run(progress)` under a progress bar; print the counts and each failure."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from vocluster.cli.main import console
+
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def progress(done: int, total: int, row: dict) -> None:
+            bar.update(task, completed=done, description=f"{row['name']}: {row['status']}")
+
+        summary = run(progress)
+    counts = Counter(summary["status"])
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    for row in summary:
+        if row["status"] == "failed":  # one unwrapped line each: scripts grep them
+            print(f"vocluster: {row['name']}: failed: {row['reason']}", file=sys.stderr)
+    return 1 if counts["failed"] else 0
+
+
+def cmd_batch(args: argparse.Namespace, make_options, make_config, make_resolver) -> int:
     from vocluster.batch import run_batch
     from vocluster.cli.main import console
 
@@ -85,20 +123,24 @@ def cmd_batch(args: argparse.Namespace, make_options, make_config, make_resolver
     source = _source(args, config, options)
     console.print(f"{len(clusters)} clusters from {source.describe()} into {args.output}",
                   highlight=False)
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("clusters", total=len(clusters))
-
-        def progress(done: int, total: int, row: dict) -> None:
-            bar.update(task, completed=done, description=f"{row['name']}: {row['status']}")
-
-        summary = run_batch(clusters, source, args.output, options, scheduler=args.scheduler,
-                            workers=args.workers, redo=args.redo, progress=progress)
-    counts = Counter(summary["status"])
-    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
-    for row in summary:
-        if row["status"] == "failed":  # one unwrapped line each: scripts grep them
-            print(f"vocluster: {row['name']}: failed: {row['reason']}", file=sys.stderr)
+    code = _run_with_progress("clusters", len(clusters), lambda progress: run_batch(
+        clusters, source, args.output, options, scheduler=args.scheduler,
+        workers=args.workers, redo=args.redo, progress=progress))
     print(f"wrote {Path(args.output) / 'summary.vot'} and summary.parquet")
-    return 1 if counts["failed"] else 0
+    return code
+
+
+def cmd_classify_batch(args: argparse.Namespace) -> int:
+    from vocluster.batch import image_sets_from_table, run_classify_batch
+    from vocluster.sources.files import read_table
+
+    manifest = Path(args.manifest)
+    image_sets = image_sets_from_table(read_table(manifest), manifest.resolve().parent)
+    code = _run_with_progress("image sets", len(image_sets), lambda progress:
+                              run_classify_batch(image_sets, args.model, args.output,
+                                                 threshold=args.threshold, device=args.device,
+                                                 scheduler=args.scheduler,
+                                                 workers=args.workers, redo=args.redo,
+                                                 progress=progress))
+    print(f"wrote {Path(args.output) / 'summary.vot'} and summary.parquet")
+    return code

@@ -12,7 +12,12 @@ import numpy as np
 from rich.console import Console
 
 from vocluster import __version__
-from vocluster.cli.batch_command import add_batch_arguments, cmd_batch
+from vocluster.cli.batch_command import (
+    add_batch_arguments,
+    add_classify_batch_arguments,
+    cmd_batch,
+    cmd_classify_batch,
+)
 from vocluster.cli.classify_commands import add_commands as add_classification_commands
 from vocluster.cli.validate_command import add_validate_arguments, cmd_validate
 from vocluster.errors import OutputError, VoclusterError
@@ -445,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_membership_options(batch)
     _add_service_options(batch)
     batch.set_defaults(handler=lambda args: cmd_batch(args, _options, _config, _resolver))
+    classify_batch = sub.add_parser("classify-batch",
+                                    help="classify the candidates of many image sets, on Dask")
+    add_classify_batch_arguments(classify_batch)
+    classify_batch.set_defaults(handler=cmd_classify_batch)
     add_classification_commands(sub)
     return parser
 
