@@ -1,7 +1,8 @@
 """`vocluster batch` on Dask: clusters per minute at 1 and 2 workers, engine overhead,
 memory per worker, and the projection to Hunt & Reffert's 7,167 clusters.
 
-    python benchmarks/batch_scaling.py [--shared ../shared] [--copies 2] [--workers 1,2]
+    python benchmarks/batch_scaling.py [--shared ../shared] [--copies 3] [--workers 1,2]
+                                       [--repeat 3]
 
 The work is real: the shared real Gaia fields (each `--copies` times, under different
 names), run blind from files, as `vocluster batch LIST --tables DIR` does. Printed:
@@ -59,8 +60,9 @@ def task_cost(workers: int, n: int = 400) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared"))
-    parser.add_argument("--copies", type=int, default=2)
+    parser.add_argument("--copies", type=int, default=3)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per worker count (median)")
     args = parser.parse_args()
     gaia = Path(args.shared) / "data/gaia"
     with tempfile.TemporaryDirectory() as work:
@@ -83,37 +85,41 @@ def main() -> None:
               f"files; statuses {sorted({r['status'] for r in rows})}")
         print(f"sequential, no Dask: {sequential:.1f} s, {60 * len(clusters) / sequential:.1f} "
               f"clusters/min; median cluster {statistics.median(work_s):.2f} s")
-        per_minute, task_s = {}, {}
-        for workers in (int(w) for w in args.workers.split(",")):
-            outdir = Path(work) / f"dask{workers}"
-            start = time.perf_counter()
-            with dask_client(workers=workers) as client:
-                ready = time.perf_counter() - start
-                begin = time.perf_counter()
-                summary = run_batch(clusters, source, outdir, options,
-                                    scheduler=client.scheduler.address)
-                wall = time.perf_counter() - begin
-                memory = client.run(peak_memory_mb)
-            own = float(sum(summary["time_s"]))
-            task_s[workers] = own / len(clusters)
-            per_minute[workers] = 60 * len(clusters) / wall
-            overhead = (wall * workers - own) / own
-            print(f"{workers} worker(s): start-up {ready:.1f} s; batch {wall:.1f} s, "
-                  f"{per_minute[workers]:.1f} clusters/min, scaling "
-                  f"{per_minute[workers] / per_minute[min(per_minute)]:.2f}x; overhead "
-                  f"{overhead:+.1%} of the tasks' own {own:.1f} s (idle tail included); "
-                  f"peak memory per worker "
-                  f"{', '.join(f'{m:.0f}' for m in memory.values())} MB; statuses "
-                  f"{sorted(set(map(str, summary['status'])))}")
+        per_minute: dict[int, list[float]] = {}
+        task_s: dict[int, list[float]] = {}
+        for repeat in range(args.repeat):
+            for workers in (int(w) for w in args.workers.split(",")):
+                outdir = Path(work) / f"dask{workers}-{repeat}"
+                start = time.perf_counter()
+                with dask_client(workers=workers) as client:
+                    ready = time.perf_counter() - start
+                    begin = time.perf_counter()
+                    summary = run_batch(clusters, source, outdir, options,
+                                        scheduler=client.scheduler.address)
+                    wall = time.perf_counter() - begin
+                    memory = client.run(peak_memory_mb)
+                own = float(sum(summary["time_s"]))
+                task_s.setdefault(workers, []).append(own / len(clusters))
+                per_minute.setdefault(workers, []).append(60 * len(clusters) / wall)
+                print(f"{workers} worker(s), run {repeat + 1}: start-up {ready:.1f} s; batch "
+                      f"{wall:.1f} s, {per_minute[workers][-1]:.1f} clusters/min; overhead "
+                      f"{(wall * workers - own) / own:+.1%} of the tasks' own {own:.1f} s (idle "
+                      f"tail included); peak memory per worker "
+                      f"{', '.join(f'{m:.0f}' for m in memory.values())} MB; statuses "
+                      f"{sorted(set(map(str, summary['status'])))}")
+        rate = {w: statistics.median(v) for w, v in per_minute.items()}
+        print("median clusters/min: " + ", ".join(
+            f"{w} worker(s) {r:.1f} ({r / rate[min(rate)]:.2f}x)" for w, r in rate.items()))
         empty = task_cost(2)
         print(f"one empty Dask task: {1000 * empty:.2f} ms = "
               f"{empty / statistics.median(work_s):.3%} of a median cluster")
-        if 2 in per_minute and 1 in per_minute:
-            efficiency = per_minute[2] / (2 * per_minute[1])
-            hours = HR23_CLUSTERS * task_s[1] / (16 * min(efficiency, 1.0)) / 3600
+        if 2 in rate and 1 in rate:
+            efficiency = rate[2] / (2 * rate[1])
+            one_worker = statistics.median(task_s[1])
+            hours = HR23_CLUSTERS * one_worker / (16 * min(efficiency, 1.0)) / 3600
             print(f"projection: {HR23_CLUSTERS} clusters on 16 single-threaded workers at "
                   f"the measured 2-worker efficiency {efficiency:.0%} (capped at 100%): "
-                  f"{60 * hours:.0f} min ({task_s[1]:.2f} s per cluster on one worker "
+                  f"{60 * hours:.0f} min ({one_worker:.2f} s per cluster on one worker "
                   f"thread; Dask workers set OMP_NUM_THREADS=1, the sequential run uses "
                   f"every core)")
 

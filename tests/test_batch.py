@@ -321,3 +321,12 @@ def test_image_sets_are_classified_on_dask_as_classify_does(dask_processes, tmp_
     written = (out / "field_0.vot").stat().st_mtime_ns
     assert main(argv) == 1  # the two bad sets fail again; the others are skipped
     assert (out / "field_0.vot").stat().st_mtime_ns == written
+
+
+def test_the_largest_items_start_first():
+    from vocluster.batch.runner import _ranks
+
+    items = {k: BatchCluster(f"c{k}", radius=r) for k, r in enumerate((0.1, 2.0, 0.1, 0.5))}
+    ranks = _ranks(items, lambda c: c.radius**2)
+    assert sorted(items, key=ranks.get, reverse=True) == [1, 3, 0, 2]
+    assert _ranks(items, None) == {0: 3, 1: 2, 2: 1, 3: 0}  # no hint: the list's order

@@ -2,7 +2,10 @@
 
 Each source is a small picklable object, built once on the client and shipped to the
 workers, whose `table(cluster)` returns that cluster's stars as an astropy Table or
-raises `InputError` with the reason (no file of that name, an empty cone). The three
+raises `InputError` with the reason (no file of that name, an empty cone), and whose
+`size_hint(cluster)` guesses the work before it is read (the file's size, the cone's
+area), so that the largest clusters start first and a small one ends the batch, not a
+large one left to run alone on one worker. The three
 are interchangeable so that a survey run can move from a folder of downloads to a
 HATS copy of Gaia without changing anything else.
 """
@@ -28,6 +31,11 @@ def _cone(cluster: BatchCluster) -> tuple[float, float, float]:
     return cluster.ra, cluster.dec, cluster.radius  # type: ignore[return-value]
 
 
+def _cone_area(cluster: BatchCluster) -> float:
+    """How much work a cone is likely to be, before it is read: its area."""
+    return (cluster.radius or 0.0) ** 2
+
+
 def _non_empty(table: Table, cluster: BatchCluster, where: str) -> Table:
     if len(table) == 0:
         ra, dec, radius = _cone(cluster)
@@ -45,15 +53,25 @@ class FileTables:
     def describe(self) -> str:
         return f"tables in {self.directory}"
 
-    def table(self, cluster: BatchCluster) -> Table:
+    def _path(self, cluster: BatchCluster) -> Path | None:
         for stem in dict.fromkeys((cluster.key, cluster.name)):
             for suffix in FORMATS:
                 path = self.directory / f"{stem}{suffix}"
                 if path.is_file():
-                    table = read_table(path)
-                    if len(table) == 0:
-                        raise InputError(f"the table for {cluster.name} ({path}) has no rows")
-                    return table
+                    return path
+        return None
+
+    def size_hint(self, cluster: BatchCluster) -> float:
+        path = self._path(cluster)
+        return float(path.stat().st_size) if path else 0.0
+
+    def table(self, cluster: BatchCluster) -> Table:
+        path = self._path(cluster)
+        if path is not None:
+            table = read_table(path)
+            if len(table) == 0:
+                raise InputError(f"the table for {cluster.name} ({path}) has no rows")
+            return table
         raise InputError(f"no table for {cluster.name} in {self.directory} (looked for "
                          f"{cluster.key}.vot, .fits, .csv, .ecsv, .parquet, .tsv)")
 
@@ -70,6 +88,9 @@ class TapCones:
 
     def describe(self) -> str:
         return f"Gaia {self.release} over TAP at {self.config.gaia_service_url()}"
+
+    def size_hint(self, cluster: BatchCluster) -> float:
+        return _cone_area(cluster)
 
     def table(self, cluster: BatchCluster) -> Table:
         ra, dec, radius = _cone(cluster)
@@ -91,6 +112,9 @@ class HatsCones:
 
     def describe(self) -> str:
         return f"the HATS catalogue {self.location}"
+
+    def size_hint(self, cluster: BatchCluster) -> float:
+        return _cone_area(cluster)
 
     def table(self, cluster: BatchCluster) -> Table:
         import dask

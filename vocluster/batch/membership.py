@@ -26,6 +26,8 @@ SUMMARY_UNITS = {"pmra": "mas/yr", "pmra_sem": "mas/yr", "pmdec": "mas/yr",
 class TableSource(Protocol):
     def describe(self) -> str: ...
 
+    def size_hint(self, cluster: BatchCluster) -> float: ...
+
     def table(self, cluster: BatchCluster) -> Table: ...
 
 
@@ -91,4 +93,5 @@ def run_batch(clusters: Sequence[BatchCluster], source: TableSource, outdir: str
     """
     work = partial(find_cluster_members, source=source, options=options or MembershipOptions())
     return run_items(clusters, work, cluster_row, outdir, units=SUMMARY_UNITS,
-                     scheduler=scheduler, workers=workers, redo=redo, progress=progress)
+                     size_hint=source.size_hint, scheduler=scheduler, workers=workers,
+                     redo=redo, progress=progress)

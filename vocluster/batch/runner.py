@@ -48,10 +48,14 @@ def summary_table(rows: Sequence[dict], units: Mapping[str, str]) -> Table:
 
 
 def run_items(items: Sequence[Item], work: Work, blank: Blank, outdir: str | Path, *,
-              units: Mapping[str, str], scheduler: str | None = None,
-              workers: int | None = None, redo: bool = False,
+              units: Mapping[str, str], size_hint: Callable[[Item], float] | None = None,
+              scheduler: str | None = None, workers: int | None = None, redo: bool = False,
               progress: Progress | None = None) -> Table:
-    """Run `work(item, outdir)` for every item on Dask; write and return the summary."""
+    """Run `work(item, outdir)` for every item on Dask; write and return the summary.
+
+    Items with a larger `size_hint` start first (longest job first), so that the batch
+    does not end with one large item running alone while the other workers idle.
+    """
     outdir = Path(outdir)
     (outdir / STATUS_DIR).mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(outdir)
@@ -64,7 +68,8 @@ def run_items(items: Sequence[Item], work: Work, blank: Blank, outdir: str | Pat
     todo = {index: item for index, item in enumerate(items) if index not in rows}
     try:
         if todo:
-            _run_on_dask(todo, partial(execute, work, blank), blank, outdir, scheduler,
+            ranks = _ranks(todo, size_hint)
+            _run_on_dask(todo, ranks, partial(execute, work, blank), blank, outdir, scheduler,
                          workers, rows, progress, len(items))
     finally:  # interrupted or not: the summary says what is done (by any worker) and not
         summary = summary_table([rows.get(index) or finished_row(outdir, item)
@@ -75,14 +80,23 @@ def run_items(items: Sequence[Item], work: Work, blank: Blank, outdir: str | Pat
     return summary
 
 
-def _run_on_dask(todo: dict[int, Item], task: Callable[[Item, str], dict], blank: Blank,
-                 outdir: Path, scheduler: str | None, workers: int | None,
-                 rows: dict[int, dict], progress: Progress | None, total: int) -> None:
+def _ranks(todo: dict[int, Item], size_hint: Callable[[Item], float] | None
+           ) -> dict[int, int]:
+    """Dask priorities: the largest item gets the highest, ties keep the list's order."""
+    sizes = {index: size_hint(item) if size_hint else 0.0 for index, item in todo.items()}
+    order = sorted(todo, key=lambda index: (sizes[index], -index))
+    return {index: rank for rank, index in enumerate(order)}
+
+
+def _run_on_dask(todo: dict[int, Item], ranks: dict[int, int],
+                 task: Callable[[Item, str], dict], blank: Blank, outdir: Path,
+                 scheduler: str | None, workers: int | None, rows: dict[int, dict],
+                 progress: Progress | None, total: int) -> None:
     from distributed import as_completed
 
     stamp = time.time_ns()
     with dask_client(scheduler, workers) as client:
-        futures = {client.submit(task, item, str(outdir),
+        futures = {client.submit(task, item, str(outdir), priority=ranks[index],
                                  key=f"vocluster-batch-{item.key}-{stamp}"): index
                    for index, item in todo.items()}
         for future in as_completed(futures):
