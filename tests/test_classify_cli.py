@@ -122,3 +122,12 @@ def test_train_evaluate_explain_and_models(tmp_path, capsys):
     assert code == 0 and "vocluster-sim-starcnet" in stdout
     code, stdout, _ = run(capsys, "models", "show", "vocluster-sim-starcnet")
     assert code == 0 and "held_out_test" in stdout and "fine-tuning" in stdout
+
+
+@pytest.mark.parametrize("threshold", ["5", "nan", "-3"])
+def test_a_threshold_outside_zero_one_is_refused_in_one_line(field, tmp_path, capsys, threshold):
+    _, paths, catalogue = field
+    code, _, err = run(capsys, "classify", catalogue, "--images", *paths, "-o",
+                       tmp_path / "x.vot", "--threshold", threshold)
+    assert code == 2 and "threshold must be within [0, 1]" in err
+    assert not (tmp_path / "x.vot").exists()

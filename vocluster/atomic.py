@@ -56,3 +56,16 @@ def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path
         os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale_temporaries(folder: str | Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """Delete the temporaries a killed run left in `folder` (`.<name>.<random><suffix>`,
+    as `atomic_output` names them): a SIGKILL gives no `finally` the chance to."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir()
+             if p.is_file() and p.name.startswith(".") and p.suffix in suffixes]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

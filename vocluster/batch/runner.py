@@ -17,6 +17,7 @@ from pathlib import Path
 
 from astropy.table import Table
 
+from vocluster.atomic import remove_stale_temporaries
 from vocluster.batch.engine import dask_client
 from vocluster.batch.task import STATUS_DIR, Blank, Item, Work, execute, finished_row
 from vocluster.sources.files import write_table
@@ -24,17 +25,6 @@ from vocluster.sources.files import write_table
 SUMMARY_FILES = ("summary.vot", "summary.parquet")
 
 Progress = Callable[[int, int, dict], None]
-
-
-def remove_stale_temporaries(outdir: Path) -> list[Path]:
-    """Temporary files a killed run left (`.<name>.<random>.<suffix>`, see atomic.py)."""
-    stale = [p for folder in (outdir, outdir / STATUS_DIR) if folder.is_dir()
-             for p in folder.iterdir()
-             if p.is_file() and p.name.startswith(".") and p.suffix in (".vot", ".json",
-                                                                        ".parquet")]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
 
 
 def summary_table(rows: Sequence[dict], units: Mapping[str, str]) -> Table:
@@ -58,7 +48,8 @@ def run_items(items: Sequence[Item], work: Work, blank: Blank, outdir: str | Pat
     """
     outdir = Path(outdir)
     (outdir / STATUS_DIR).mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(outdir)
+    for folder in (outdir, outdir / STATUS_DIR):
+        remove_stale_temporaries(folder, (".vot", ".json", ".parquet"))
     rows: dict[int, dict] = {}
     for index, item in enumerate(items):
         if item.problem:  # unknown name, duplicate, no name: nothing to send to a worker

@@ -49,6 +49,8 @@ def classify_table(table: Table, images: list[BandImage], classifier: StampClass
         raise InputError(f"model {card.name} takes {len(card.bands)} bands "
                          f"({', '.join(card.bands)}), got {len(images)} image(s)")
     threshold = card.threshold if threshold is None else threshold
+    if not 0.0 <= threshold <= 1.0:  # also refuses NaN: -3 would call everything a cluster
+        raise InputError(f"the cluster_prob threshold must be within [0, 1], got {threshold}")
     cut = stamps_for_table(table, images, card.stamp_size)
     usable = cut.usable
     proba = np.full((len(table), len(card.classes)), np.nan)

@@ -282,10 +282,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import logging
     import signal
 
+    from vocluster.atomic import remove_stale_temporaries
     from vocluster.pipeline import MembershipOptions
     from vocluster.service.daemon import SampDaemon
     from vocluster.service.http import ServiceHTTPServer
     from vocluster.service.tasks import ServiceSettings
+    from vocluster.service.urls import is_loopback_host
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = ServiceSettings(
@@ -296,9 +298,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         classify_images=tuple(args.images or ()), model=args.model, on_table=args.on_table)
     if args.on_table == "classify" and not args.images:
         raise VoclusterError("--on-table classify needs --images (the band images)")
+    removed = remove_stale_temporaries(settings.results_dir, (".vot", ".json", ".png"))
+    if removed:
+        print(f"removed {len(removed)} temporary file(s) a killed run left in "
+              f"{settings.results_dir}", flush=True)
     http_server = None
     if args.http:
         host, _, port = args.http.rpartition(":")
+        if not is_loopback_host(host or "127.0.0.1"):
+            if not args.allow_remote_clients:
+                raise VoclusterError(f"--http {args.http} would serve results and cone search "
+                                     f"to other machines, unauthenticated; use 127.0.0.1, or "
+                                     f"add --allow-remote-clients")
+            print(f"vocluster serve: WARNING: serving HTTP on {args.http}: anyone who can "
+                  f"reach it can read every result", file=sys.stderr, flush=True)
         try:
             http_server = ServiceHTTPServer((host or "127.0.0.1", int(port)), settings)
         except (OSError, ValueError) as exc:
@@ -403,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--results-dir", default="vocluster_results", help="where results go")
     serve.add_argument("--workers", type=int, default=1, help="jobs run at once")
     serve.add_argument("--queue-size", type=int, default=8, help="jobs running or waiting")
+    serve.add_argument("--allow-remote-clients", action="store_true",
+                       help="allow --http on an address other machines can reach")
     serve.add_argument("--allow-remote-urls", action="store_true",
                        help="fetch table URLs from hosts other than loopback")
     serve.add_argument("--max-table-mb", type=float, default=200, help="size limit of tables")

@@ -12,7 +12,7 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 from xml.sax.saxutils import escape
 
 from astropy.io.votable import from_table
@@ -114,8 +114,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _result(self, name: str) -> None:
         folder = self.server.settings.results_dir.resolve()
+        name = unquote(name)  # url_for quotes: "NGC 2682+x" comes back as %20 and %2B
         path = (folder / name).resolve()
-        if path.parent != folder or not path.is_file():
+        # a dot-name is a temporary being written (or left by a killed run): never served
+        if path.parent != folder or name.startswith(".") or not path.is_file():
             return self._send(404, b"no such result\n", "text/plain")
         self._send(200, path.read_bytes(), "application/x-votable+xml")
 

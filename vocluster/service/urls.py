@@ -14,7 +14,7 @@ from vocluster.sources.download import stream_to
 DEFAULT_MAX_BYTES = 200 * 1024**2
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
     try:
         infos = socket.getaddrinfo(host, None)
     except socket.gaierror:
@@ -31,7 +31,7 @@ def check_url(url: str, allow_remote: bool = False) -> str:
         return url
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise InputError(f"bad table URL {url!r}: only file:, http: and https: are accepted")
-    if not allow_remote and not _is_loopback(parsed.hostname):
+    if not allow_remote and not is_loopback_host(parsed.hostname):
         raise InputError(f"table URL on a non-loopback host refused: {url} "
                          "(start the daemon with --allow-remote-urls to allow it)")
     return url

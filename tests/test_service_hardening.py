@@ -1,0 +1,56 @@
+"""What `vocluster serve` exposes: loopback unless told, complete results only."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from vocluster.atomic import remove_stale_temporaries
+from vocluster.cli.main import main
+from vocluster.service.http import ServiceHTTPServer
+from vocluster.service.tasks import ServiceSettings
+
+
+def test_http_on_every_interface_needs_an_explicit_flag(tmp_path, capsys):
+    code = main(["serve", "--results-dir", str(tmp_path), "--http", "0.0.0.0:0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "--allow-remote-clients" in err[0] and "unauthenticated" in err[0]
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    server = ServiceHTTPServer(("127.0.0.1", 0), ServiceSettings(results_dir=tmp_path))
+    server.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_results_with_odd_names_are_served_and_temporaries_never(http_server, tmp_path):
+    odd = tmp_path / "NGC 2682+run 2.vot"
+    odd.write_text("<VOTABLE/>")
+    hidden = tmp_path / ".NGC_2682.vot.k2j3.vot"
+    hidden.write_text("<VOTABLE")  # half-written
+    assert _get(http_server.url_for(odd)) == 200
+    assert _get(http_server.url_for(hidden)) == 404
+    assert _get(f"{http_server.base_url}/results/%2E{hidden.name[1:]}") == 404
+
+
+def test_stale_temporaries_are_removed_and_results_kept(tmp_path):
+    (tmp_path / "members.vot").write_text("<VOTABLE/>")
+    (tmp_path / ".members.vot.abc.vot").write_text("<VOT")
+    (tmp_path / ".hidden-config").write_text("keep")
+    removed = remove_stale_temporaries(tmp_path, (".vot", ".json"))
+    assert [p.name for p in removed] == [".members.vot.abc.vot"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden-config", "members.vot"]
