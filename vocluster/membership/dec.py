@@ -57,21 +57,28 @@ class _DECNet(nn.Module):
 
 
 FIELD_RADIUS = 2.0
+# A cluster's motions are near Gaussian (95% within 2.4 sigma in 2-D), its projected sky
+# profile is Plummer- or King-like (95% within 4.4 Plummer scales): the halo reaches
+# about 5/3 further on the sky, in units of the core's spread, than in proper motion.
+SKY_TAIL = 5.0 / 3.0
 
 
-def cluster_scaled(z: np.ndarray, seed: np.ndarray, reach: float = 5.0, widen: float = 3.0
-                   ) -> np.ndarray:
+def cluster_scaled(z: np.ndarray, seed: np.ndarray, n_sky_axes: int = 0, reach: float = 5.0,
+                   widen: float = 3.0) -> np.ndarray:
     """Each axis in units of the seed cluster's own spread, softly bounded at `reach`.
 
     The cluster becomes a unit ball: an axis in which it is as broad as the field (the
     sky, for a nearby cluster larger than the cone) stops cutting it into pieces, and an
     axis in which it is narrow (the sky, for a distant one) separates it. Squashing with
-    tanh keeps the field's far tails from dominating the autoencoder's loss.
+    tanh keeps the field's far tails from dominating the autoencoder's loss. The first
+    `n_sky_axes` are the sky, widened `SKY_TAIL` times more for the profile's long tail.
     """
     members = z[seed > 0]
     centre = np.median(members, axis=0)
     # The seed is the cluster's dense core: its halo reaches a few times further.
-    spread = widen * robust_sigma(members)
+    widths = np.full(z.shape[1], widen)
+    widths[:n_sky_axes] *= SKY_TAIL
+    spread = widths * robust_sigma(members)
     return reach * np.tanh((z - centre) / spread / reach)
 
 
@@ -171,7 +178,8 @@ class DECMembership(MembershipEstimator):
 
     def _group(self, x, errors, seed, positions):
         device = resolve_device(self.device)
-        z = cluster_scaled(detection_space(x, positions), seed)
+        z = cluster_scaled(detection_space(x, positions), seed,
+                           n_sky_axes=0 if positions is None else 2)
         seeds = np.random.default_rng(self.random_state).integers(0, 2**31 - 1, self.n_init)
         runs = [self._run_once(z, seed, self.n_clusters, int(s), device) for s in seeds]
         consensus = runs[0].copy()
