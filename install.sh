@@ -4,7 +4,8 @@
 # torch 2.13.0 CPU wheel, so no CUDA packages are pulled). A torch you already
 # have is kept; set TORCH_SPEC to choose another build.
 # `test` also installs the real VO peers the tests start, from Debian: a TAP
-# server (GAVO DaCHS on PostgreSQL) and the SAMP peers (JSAMP, STILTS, TOPCAT, Xvfb).
+# server (GAVO DaCHS on PostgreSQL), the SAMP peers (JSAMP, STILTS, TOPCAT, Xvfb) and a
+# browser for the jobs page's test (Chromium and its driver, driven by Selenium).
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
@@ -14,7 +15,7 @@ fi
 extras=""
 if [ "${1:-}" = "test" ]; then
     extras="[test]"
-    peers="postgresql gavodachs2-server jsamp stilts topcat xvfb"
+    peers="postgresql gavodachs2-server jsamp stilts topcat xvfb chromium chromium-driver"
     missing=$(for p in $peers; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
     if [ -n "$missing" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
         export DEBIAN_FRONTEND=noninteractive

@@ -437,3 +437,94 @@ def test_topcat_loads_the_result_and_accepts_the_selection(topcat, listener, con
                                "row-list": ["0"]}}
     assert listener.client.call_and_wait(topcat_id, unknown, "30")["samp.status"] != "samp.ok"
     assert topcat.poll() is None  # TOPCAT is still running
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium, headless, driven by Selenium through Debian's chromedriver."""
+    if shutil.which("chromium") is None or shutil.which("chromedriver") is None:
+        loud_skip("chromium / chromium-driver", "apt-get install chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+def _rows(driver) -> list[dict]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('tr.job')].map(tr => ({id: tr.id, "
+        "state: tr.className.split(' ')[1], text: tr.children[3].textContent, "
+        "links: [...tr.querySelectorAll('a')].map(a => a.href)}));")
+
+
+def _wait_for_job(driver, known: set[str], state: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for row in _rows(driver):
+            if row["id"] not in known and row["state"] == state:
+                return row
+        time.sleep(0.3)
+    raise AssertionError(f"no new {state} job appeared on the page: {_rows(driver)}")
+
+
+def _submit(driver, base: str, values: dict[str, str]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(base)
+    for name, value in values.items():
+        element = driver.find_element(By.ID, name)
+        if element.tag_name == "select":
+            Select(element).select_by_value(value)
+        else:
+            element.clear()
+            element.send_keys(value)
+    driver.find_element(By.ID, "save").click()
+
+
+def test_jobs_page_in_a_browser_shows_jobs_results_errors_and_sets_options(
+        browser, daemon, listener, cone_file, tmp_path):
+    """The page a TOPCAT user keeps open: options chosen in a form apply to the next table
+    STILTS sends as TOPCAT does; the job appears, finishes with its result and plot; a bad
+    table's job shows its error in words."""
+    from selenium.webdriver.common.by import By
+
+    _need("stilts", "STILTS")
+    _, port = daemon
+    base = f"http://127.0.0.1:{port}/"
+    _submit(browser, base, {"threshold": "2"})
+    assert "threshold must be between 0 and 1" in browser.find_element(By.ID, "problem").text
+    _submit(browser, base, {"method": "mixture", "threshold": "0.7"})
+    assert browser.find_element(By.ID, "notice").text == "options saved"
+    assert "threshold=0.7" in browser.find_element(By.ID, "current").text
+    known = {row["id"] for row in _rows(browser)}
+    path, _ = cone_file
+    sent = subprocess.run(["stilts", "tpipe", f"in={path}", "omode=samp"], capture_output=True,
+                          text=True, timeout=180, env=os.environ.copy())
+    assert sent.returncode == 0, sent.stderr
+    done = _wait_for_job(browser, known, "done")
+    assert "members of 3,000 rows" in done["text"]
+    table_link, plot_link = done["links"]
+    result = Table.read(table_link, format="votable")
+    assert result["is_member"].description == "member_prob >= 0.7"  # the form's options
+    width = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1]; const img = new Image();"
+        "img.onload = () => done(img.naturalWidth); img.onerror = () => done(0);"
+        "img.src = arguments[0];", plot_link)
+    assert width > 500
+    known.add(done["id"])
+    bad = tmp_path / "no astrometry.csv"
+    Table({"a": [1.0, 2.0], "b": [3.0, 4.0]}).write(bad)
+    subprocess.run(["stilts", "tpipe", f"in={bad}", "ifmt=csv", "omode=samp"],
+                   capture_output=True, timeout=180, env=os.environ.copy(), check=True)
+    failed = _wait_for_job(browser, known, "failed")
+    assert "pmra" in failed["text"] or "column" in failed["text"], failed
+    _submit(browser, base, {"method": "", "threshold": ""})  # back to the defaults
+    assert "daemon's defaults" in browser.find_element(By.ID, "current").text

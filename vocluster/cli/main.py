@@ -298,7 +298,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         classify_images=tuple(args.images or ()), model=args.model, on_table=args.on_table)
     if args.on_table == "classify" and not args.images:
         raise VoclusterError("--on-table classify needs --images (the band images)")
-    removed = remove_stale_temporaries(settings.results_dir, (".vot", ".json", ".png"))
+    removed = [path for folder in (settings.results_dir, settings.results_dir / "plots")
+               for path in remove_stale_temporaries(folder, (".vot", ".json", ".png"))]
     if removed:
         print(f"removed {len(removed)} temporary file(s) a killed run left in "
               f"{settings.results_dir}", flush=True)
@@ -321,6 +322,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     daemon = SampDaemon(settings, workers=args.workers, queue_size=args.queue_size,
                         point_at=args.point_at, point_at_radius=args.point_at_radius,
                         url_for=http_server.url_for if http_server else None)
+    if http_server:
+        http_server.attach(daemon)
+        print(f"jobs page: {http_server.base_url}/", flush=True)
 
     def stop(signum, frame):
         raise KeyboardInterrupt

@@ -23,7 +23,7 @@ from pyvo.samp import conf as samp_conf
 from vocluster import __version__
 from vocluster.errors import VoclusterError
 from vocluster.pipeline import find_members
-from vocluster.service.jobs import JobQueue, QueueFullError
+from vocluster.service.jobs import JobQueue, QueueFullError, error_text
 from vocluster.service.tasks import (
     Outcome,
     ServiceSettings,
@@ -45,9 +45,11 @@ log = logging.getLogger("vocluster.samp")
 samp_conf.use_internet = False
 
 MEMBER_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
-                 "candidate", "force", "ra", "dec", "radius"}
+                 "candidate", "force", "ra", "dec", "radius", "pmra", "pmdec", "parallax"}
+NEXT_TABLE_PARAMS = {"method", "target", "pmra", "pmdec", "parallax", "candidate",
+                     "threshold", "force", "seed"}
 CONE_PARAMS = {"ra", "dec", "radius", "method", "threshold", "seed", "target", "candidate",
-               "force"}
+               "force", "pmra", "pmdec", "parallax"}
 CLASSIFY_PARAMS = {"url", "format", "name", "images", "model", "threshold", "table-id"}
 TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
 VALIDATE_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
@@ -77,6 +79,33 @@ class SampDaemon:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._runs = 0
+        # What a plain table.load.* from TOPCAT runs, set from the jobs page's form.
+        self._next_params: dict[str, str] = {}
+        self._on_table_kind = settings.on_table
+
+    # -- options for the next table (the jobs page's form) -------------------------------
+    def set_next_options(self, params: dict[str, str]) -> dict[str, str]:
+        """Check and keep the options that tables sent from TOPCAT will run with.
+
+        `params` are the SAMP parameter names (method, target, pmra/pmdec/parallax,
+        candidate, threshold, force) plus `on-table` (members or classify); empty values
+        are left out. Raises `InputError` naming a bad value; nothing changes then.
+        """
+        params = {k: str(v).strip() for k, v in params.items() if str(v).strip()}
+        kind = params.pop("on-table", self._on_table_kind)
+        if kind not in ("members", "classify"):
+            raise VoclusterError(f"on-table must be members or classify, got {kind!r}")
+        if kind == "classify" and not self.settings.classify_images:
+            raise VoclusterError("classify needs band images: start serve with --images")
+        self._check_params(params, NEXT_TABLE_PARAMS, "options")
+        options_with(self.settings, params)  # raises on a bad value or an unknown target
+        with self._lock:
+            self._next_params, self._on_table_kind = params, kind
+        return self.next_options()
+
+    def next_options(self) -> dict[str, str]:
+        with self._lock:
+            return {**self._next_params, "on-table": self._on_table_kind}
 
     # -- connection -------------------------------------------------------------------
     def _new_client(self) -> SAMPIntegratedClient:
@@ -168,10 +197,8 @@ class SampDaemon:
         if error is None:
             response = {"samp.status": "samp.ok", "samp.result": result or {}}
         else:
-            text = str(error) if isinstance(error, VoclusterError) else \
-                f"{type(error).__name__}: {error}"
             response = {"samp.status": "samp.error",
-                        "samp.error": {"samp.errortxt": " ".join(text.split())}}
+                        "samp.error": {"samp.errortxt": error_text(error)}}
         try:
             self.client.reply(msg_id, response)
         except Exception:
@@ -179,6 +206,7 @@ class SampDaemon:
 
     def _progress(self, job_id: str, text: str) -> None:
         log.info("%s: %s", job_id, text)
+        self.jobs.progress(job_id, text)
         client = self.client
         if client is None:
             return
@@ -254,12 +282,15 @@ class SampDaemon:
             if not params.get("url"):
                 raise VoclusterError(f"{mtype}: no url parameter")
             fmt = "fits" if mtype == "table.load.fits" else "votable"
-            if self.settings.on_table == "classify":
+            chosen = self.next_options()
+            if chosen.pop("on-table") == "classify":
                 images = list(self.settings.classify_images)
-                self._start_url_job(msg_id, sender_id, params, fmt, self._classify({}, images))
+                threshold = {"threshold": chosen["threshold"]} if "threshold" in chosen else {}
+                self._start_url_job(msg_id, sender_id, params, fmt,
+                                    self._classify(threshold, images))
             else:
                 self._start_url_job(msg_id, sender_id, params, fmt,
-                                    self._members(self.settings.options))
+                                    self._members(options_with(self.settings, chosen)))
 
         self._guarded(msg_id, start)
 
@@ -403,6 +434,7 @@ class SampDaemon:
     def _on_status(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         status = self.jobs.status()
         self._reply(msg_id, {"version": __version__, "running": str(len(status["running"])),
+                             "queued": str(status["queued"]),
                              "finished": str(status["finished"]),
                              "failed": str(status["failed"]),
                              "results-dir": str(self.settings.results_dir.resolve())})

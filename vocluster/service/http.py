@@ -1,13 +1,18 @@
-"""Loopback HTTP: result files for SAMP peers and an IVOA Simple Cone Search (SCS 1.03).
+"""Loopback HTTP: result files for SAMP peers, an IVOA Simple Cone Search (SCS 1.03),
+and the jobs page.
 
 `GET /scs?RA=..&DEC=..&SR=..` returns the Gaia sources of the cone with membership
 columns; bad parameters give the SCS error VOTable. `GET /results/<file>` serves
-result tables (only files inside the results directory).
+result tables (only files inside the results directory). With a daemon attached,
+`GET /` is the jobs page (page.py), `GET /jobs.json` its data, `POST /options` sets the
+options of the next table sent from TOPCAT, and `GET /plots/<result>.png` draws a
+result's diagnostic panels the first time they are asked for.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +24,7 @@ from astropy.io.votable import from_table
 from astropy.io.votable.tree import Info
 
 from vocluster.errors import VoclusterError
+from vocluster.service.page import jobs_page, options_text
 from vocluster.service.tasks import ServiceSettings, cone_members
 
 log = logging.getLogger("vocluster.http")
@@ -26,6 +32,8 @@ log = logging.getLogger("vocluster.http")
 #: SCS 1.03 wants exactly one column of each of these UCD1 names
 SCS_UCDS = {"source_id": "ID_MAIN", "ra": "POS_EQ_RA_MAIN", "dec": "POS_EQ_DEC_MAIN"}
 MAX_SR = 5.0
+MAX_FORM_BYTES = 10_000
+PLOT_LOCK = threading.Lock()  # matplotlib draws one figure at a time
 
 
 def scs_error_votable(message: str) -> bytes:
@@ -76,6 +84,10 @@ class ServiceHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], settings: ServiceSettings):
         super().__init__(address, _Handler)
         self.settings = settings
+        self.daemon = None  # the SampDaemon whose jobs the page shows (attach())
+
+    def attach(self, daemon) -> None:
+        self.daemon = daemon
 
     @property
     def base_url(self) -> str:
@@ -110,7 +122,64 @@ class _Handler(BaseHTTPRequestHandler):
             return self._cone(parse_qs(parsed.query))
         if parsed.path.startswith("/results/"):
             return self._result(parsed.path[len("/results/"):])
+        daemon = self.server.daemon
+        if daemon is not None and parsed.path == "/":
+            notice = "options saved" if "saved" in parse_qs(parsed.query) else ""
+            return self._page(200, jobs_page(daemon.next_options(), notice=notice))
+        if daemon is not None and parsed.path == "/jobs.json":
+            options = daemon.next_options()
+            body = json.dumps({"jobs": daemon.jobs.records(), "options": options,
+                               "options_text": options_text(options)})
+            return self._send(200, body.encode(), "application/json")
+        if daemon is not None and parsed.path.startswith("/plots/"):
+            return self._plot(unquote(parsed.path[len("/plots/"):]))
         return self._send(404, b"not found\n", "text/plain")
+
+    def do_POST(self):
+        daemon = self.server.daemon
+        if daemon is None or urlparse(self.path).path != "/options":
+            return self._send(404, b"not found\n", "text/plain")
+        origin = self.headers.get("Origin")
+        if origin not in (None, "null", self.server.base_url):  # another site's page
+            return self._send(403, b"cross-site form refused\n", "text/plain")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_FORM_BYTES:
+            return self._send(413, b"form too large\n", "text/plain")
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8",
+                                                                               "replace")).items()}
+        try:
+            daemon.set_next_options(form)
+        except VoclusterError as exc:
+            return self._page(400, jobs_page({**daemon.next_options(), **form},
+                                             problem=" ".join(str(exc).split())))
+        self.send_response(303)
+        self.send_header("Location", "/?saved=1")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _page(self, status: int, html: str) -> None:
+        self._send(status, html.encode("utf-8"), "text/html; charset=utf-8")
+
+    def _plot(self, name: str) -> None:
+        """The result's four panels as PNG, drawn once and kept beside the results."""
+        folder = self.server.settings.results_dir.resolve()
+        table_path = (folder / name).with_suffix(".vot").resolve()
+        if table_path.parent != folder or name.startswith(".") or not table_path.is_file():
+            return self._send(404, b"no such result\n", "text/plain")
+        plot = folder / "plots" / f"{table_path.stem}.png"
+        try:
+            with PLOT_LOCK:
+                if not plot.is_file():
+                    from astropy.table import Table
+
+                    from vocluster.reports.plots import plot_membership
+
+                    plot.parent.mkdir(exist_ok=True)
+                    plot_membership(Table.read(table_path), plot, title=table_path.stem)
+        except Exception as exc:  # a table without membership columns, a broken file
+            log.warning("plot of %s failed: %s", name, exc)
+            return self._send(404, f"no plot for {name}: {exc}\n".encode(), "text/plain")
+        self._send(200, plot.read_bytes(), "image/png")
 
     def _result(self, name: str) -> None:
         folder = self.server.settings.results_dir.resolve()

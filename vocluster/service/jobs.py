@@ -1,29 +1,59 @@
-"""A bounded job queue: SAMP callbacks return at once, work runs on worker threads."""
+"""A bounded job queue: SAMP callbacks return at once, work runs on worker threads.
+
+Every job also has a record a person can read (on the jobs page of `serve --http`): what
+it is, whether it waits, runs, is done or failed, its latest progress message, its error
+in words, and what it produced. The last `history` records are kept.
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from vocluster.errors import VoclusterError
 
 log = logging.getLogger(__name__)
 
 
-class QueueFullError(RuntimeError):
+class QueueFullError(VoclusterError):
     """More jobs are waiting than the configured limit."""
+
+
+@dataclass
+class JobRecord:
+    job_id: str
+    description: str
+    state: str = "queued"  # queued -> running -> done | failed
+    message: str = ""
+    error: str = ""
+    result: dict[str, str] = field(default_factory=dict)
+    submitted: float = field(default_factory=time.time)
+    started: float | None = None
+    ended: float | None = None
+
+
+def error_text(error: BaseException) -> str:
+    """The error in words: ours as they are, anything else with its type."""
+    text = str(error) if isinstance(error, VoclusterError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split())
 
 
 class JobQueue:
     """`workers` jobs at a time, at most `capacity` running or waiting."""
 
-    def __init__(self, workers: int = 1, capacity: int = 8):
+    def __init__(self, workers: int = 1, capacity: int = 8, history: int = 100):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vocluster-job")
         self._slots = threading.BoundedSemaphore(capacity)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self.running: dict[str, str] = {}
+        self._records: OrderedDict[str, JobRecord] = OrderedDict()
+        self._history = history
         self.finished = 0
         self.failed = 0
 
@@ -34,17 +64,23 @@ class JobQueue:
             raise QueueFullError("the job queue is full; try again when current jobs finish")
         job_id = f"job-{next(self._ids)}"
         with self._lock:
-            self.running[job_id] = description
+            self._records[job_id] = JobRecord(job_id, description)
+            while len(self._records) > self._history:
+                self._records.popitem(last=False)
 
         def run() -> None:
             result, error = None, None
+            self._update(job_id, state="running", started=time.time())
             try:
                 result = work(job_id)
             except BaseException as exc:  # reported to the peer, never kills the daemon
                 error = exc
             finally:
+                self._update(job_id, state="failed" if error else "done", ended=time.time(),
+                             error=error_text(error) if error else "",
+                             result={k: str(v) for k, v in result.items()}
+                             if isinstance(result, dict) else {})
                 with self._lock:
-                    self.running.pop(job_id, None)
                     self.finished += error is None
                     self.failed += error is not None
                 self._slots.release()
@@ -56,9 +92,27 @@ class JobQueue:
         self._pool.submit(run)
         return job_id
 
+    def _update(self, job_id: str, **changes) -> None:
+        with self._lock:
+            record = self._records.get(job_id)
+            if record is not None:
+                for key, value in changes.items():
+                    setattr(record, key, value)
+
+    def progress(self, job_id: str, message: str) -> None:
+        self._update(job_id, message=message)
+
+    def records(self) -> list[dict]:
+        """Newest first, as plain dicts (the jobs page's JSON)."""
+        with self._lock:
+            return [asdict(r) for r in reversed(self._records.values())]
+
     def status(self) -> dict[str, object]:
         with self._lock:
-            return {"running": dict(self.running), "finished": self.finished,
+            states = [r.state for r in self._records.values()]
+            return {"running": {r.job_id: r.description for r in self._records.values()
+                                if r.state == "running"},
+                    "queued": states.count("queued"), "finished": self.finished,
                     "failed": self.failed}
 
     def shutdown(self, cancel: bool = False) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from astropy.table import Table
 
 from vocluster.errors import InputError
+from vocluster.membership import METHODS
 from vocluster.pipeline import MembershipOptions, MembershipResult, Target, find_members
 from vocluster.service.urls import DEFAULT_MAX_BYTES, fetch_to
 from vocluster.sources.clusters import ClusterResolver
@@ -84,11 +85,32 @@ def options_with(settings: ServiceSettings, params: dict[str, str]) -> Membershi
             changes["candidate"] = int(params["candidate"])
         if "force" in params:
             changes["force"] = _flag(params["force"])
+        values = [k for k in ("pmra", "pmdec", "parallax") if k in params]
+        if values:
+            if len(values) < 3:
+                raise ValueError("pmra, pmdec and parallax go together (catalogue values)")
+            if "target" in params:
+                raise ValueError("give a target name or pmra/pmdec/parallax, not both")
+            changes["target"] = Target("catalogue values",
+                                       *(_number(params[k], k) for k in ("pmra", "pmdec",
+                                                                         "parallax")))
     except ValueError as exc:
         raise InputError(f"bad parameter value: {exc}") from exc
     if "target" in params:
         changes["target"] = Target.from_known(resolver(settings).lookup(str(params["target"])))
+    if "method" in changes and changes["method"] not in ("auto", *METHODS):
+        raise InputError(f"unknown method {changes['method']!r}; choose auto or "
+                         f"{', '.join(METHODS)}")
+    if not 0.0 < changes.get("threshold", 0.5) < 1.0:
+        raise InputError(f"threshold must be between 0 and 1, got {changes['threshold']}")
     return replace(options, **changes)
+
+
+def _number(value: object, name: str) -> float:
+    number = float(str(value))
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
 
 
 def _flag(value: str, name: str = "force") -> bool:
