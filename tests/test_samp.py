@@ -476,7 +476,8 @@ def _wait_for_job(driver, known: set[str], state: str, timeout: float = 120) -> 
 
 def _submit(driver, base: str, values: dict[str, str]) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver.get(base)
     for name, value in values.items():
@@ -486,7 +487,9 @@ def _submit(driver, base: str, values: dict[str, str]) -> None:
         else:
             element.clear()
             element.send_keys(value)
-    driver.find_element(By.ID, "save").click()
+    button = driver.find_element(By.ID, "save")
+    button.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(button))  # page reloaded
 
 
 def test_jobs_page_in_a_browser_shows_jobs_results_errors_and_sets_options(
