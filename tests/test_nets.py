@@ -117,3 +117,22 @@ def test_fast_predictor_matches_eager_logits(arch):
     assert fast.shape == (37, 4)
     assert (fast - eager).abs().max() < 1e-4
     assert not np.isnan(fast.numpy()).any()
+
+
+@pytest.mark.parametrize("arch", ["starcnet", "resnet18"])
+def test_onnx_runtime_backend_reproduces_torch(arch):
+    """Enough stamps for the default to export the net to ONNX Runtime: it does, once per
+    input shape, and its logits agree with eager torch."""
+    torch.manual_seed(2)
+    options = {"width": 8, "hidden": 8} if arch == "starcnet" else {}
+    net = build_net(arch, 5, 4, **options).eval()
+    x = torch.randn(600, 5, 32, 32)
+    with torch.no_grad():
+        eager = net(x)
+    predictor = Predictor(net, "cpu", batch_size=128)
+    fast = predictor.logits(x)
+    assert list(predictor._onnx) == [(5, 32, 32)] and predictor._onnx[(5, 32, 32)] is not None
+    assert (fast - eager).abs().max() < 1e-4
+    few = Predictor(net, "cpu").logits(x[:10])  # too few to be worth an export: torch
+    assert (few - eager[:10]).abs().max() < 1e-4
+    assert Predictor(net, "cpu", backend="torch")._onnx_for(x) is None
