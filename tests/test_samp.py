@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import os
 import queue
@@ -272,7 +273,14 @@ def test_bad_input_gets_samp_error_and_the_daemon_keeps_serving(listener, tmp_pa
     big = tmp_path / "big.vot"
     Table({"x": np.zeros(400_000)}).write(big, format="votable", tabledata_format="binary2")
     refused = f"http://127.0.0.1:{free_port()}/nothing.vot"
+    bomb = tmp_path / "bomb.vot.gz"  # 3 KB that inflates past the daemon's 2 MB cap
+    with gzip.open(bomb, "wb") as handle:
+        handle.write(b"<VOTABLE>" + b" " * 3_000_000)
     cases = {
+        "file:///etc/passwd": "local files are read only under",
+        "file:///proc/self/environ": "local files are read only under",
+        "file:///nowhere/such.vot": "local files are read only under",  # same words
+        bomb.as_uri(): "once decompressed",
         f"{served}/nothing.vot": "HTTP 404",
         f"http://127.0.0.1:{hanging.server_address[1]}/slow.vot": "timed out",
         bad.as_uri(): "malformed votable",

@@ -287,7 +287,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from vocluster.service.daemon import SampDaemon
     from vocluster.service.http import ServiceHTTPServer
     from vocluster.service.tasks import ServiceSettings
-    from vocluster.service.urls import is_loopback_host
+    from vocluster.service.urls import default_file_roots, is_loopback_host
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = ServiceSettings(
@@ -295,7 +295,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_table_bytes=int(args.max_table_mb * 1024**2), fetch_timeout=args.fetch_timeout,
         options=MembershipOptions(method=args.method, threshold=args.threshold, seed=args.seed),
         config=_config(args), offline_catalogue=not args.online_catalogue,
-        classify_images=tuple(args.images or ()), model=args.model, on_table=args.on_table)
+        classify_images=tuple(args.images or ()), model=args.model, on_table=args.on_table,
+        file_roots=default_file_roots() + tuple(Path(d).resolve()
+                                                for d in args.allow_files_under or ()))
     if args.on_table == "classify" and not args.images:
         raise VoclusterError("--on-table classify needs --images (the band images)")
     removed = [path for folder in (settings.results_dir, settings.results_dir / "plots")
@@ -422,6 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--queue-size", type=int, default=8, help="jobs running or waiting")
     serve.add_argument("--allow-remote-clients", action="store_true",
                        help="allow --http on an address other machines can reach")
+    serve.add_argument("--allow-files-under", action="append", metavar="DIR",
+                       help="also read file: tables under DIR (default: home and temp only)")
     serve.add_argument("--allow-remote-urls", action="store_true",
                        help="fetch table URLs from hosts other than loopback")
     serve.add_argument("--max-table-mb", type=float, default=200, help="size limit of tables")

@@ -27,6 +27,7 @@ from vocluster.service.jobs import JobQueue, QueueFullError, error_text
 from vocluster.service.tasks import (
     Outcome,
     ServiceSettings,
+    check_sent_images,
     classify_outcome,
     cone_members,
     members_outcome,
@@ -357,7 +358,9 @@ class SampDaemon:
             fmt = params.get("format", "votable")
             if fmt not in ("votable", "fits"):
                 raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
-            images = split_list(params.get("images", "")) or list(self.settings.classify_images)
+            sent = split_list(params.get("images", ""))
+            check_sent_images(sent, self.settings)
+            images = sent or list(self.settings.classify_images)
             if not images:
                 raise VoclusterError(f"{mtype}: no images parameter and no --images configured")
             self._start_url_job(msg_id, sender_id, params, fmt, self._classify(params, images))

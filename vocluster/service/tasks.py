@@ -16,7 +16,12 @@ from astropy.table import Table
 from vocluster.errors import InputError
 from vocluster.membership import METHODS
 from vocluster.pipeline import MembershipOptions, MembershipResult, Target, find_members
-from vocluster.service.urls import DEFAULT_MAX_BYTES, fetch_to
+from vocluster.service.urls import (
+    DEFAULT_MAX_BYTES,
+    check_local_file,
+    default_file_roots,
+    fetch_to,
+)
 from vocluster.sources.clusters import ClusterResolver
 from vocluster.sources.files import read_table, write_table
 from vocluster.sources.gaia import fetch_gaia_cone
@@ -40,6 +45,7 @@ class ServiceSettings:
     classify_images: tuple[str, ...] = ()  # band images for vocluster.classify / table loads
     model: str = "vocluster-sim-starcnet"
     on_table: str = "members"              # what a plain table.load.* runs: members|classify
+    file_roots: tuple[Path, ...] = field(default_factory=default_file_roots)
 
 
 MAX_SAMP_INJECTIONS = 50
@@ -63,7 +69,8 @@ def read_url_table(url: str, fmt: str, settings: ServiceSettings) -> Table:
     """A peer's table, fetched under the URL policy and read as the mtype says."""
     with tempfile.TemporaryDirectory(prefix="vocluster-in-") as tmp:
         path = fetch_to(url, Path(tmp) / "table", allow_remote=settings.allow_remote_urls,
-                        max_bytes=settings.max_table_bytes, timeout=settings.fetch_timeout)
+                        max_bytes=settings.max_table_bytes, timeout=settings.fetch_timeout,
+                        file_roots=settings.file_roots)
         table = read_table(path, FORMATS[fmt], label=url)
     if len(table) > settings.max_rows:
         raise InputError(f"table has {len(table)} rows, over the limit of {settings.max_rows}")
@@ -190,7 +197,15 @@ def local_image(reference: str, directory: Path, settings: ServiceSettings) -> P
         return Path(reference)
     return fetch_to(reference, directory / f"band{len(list(directory.iterdir()))}.fits",
                     allow_remote=settings.allow_remote_urls,
-                    max_bytes=settings.max_table_bytes * 4, timeout=settings.fetch_timeout)
+                    max_bytes=settings.max_table_bytes * 4, timeout=settings.fetch_timeout,
+                    file_roots=settings.file_roots)
+
+
+def check_sent_images(references: list[str], settings: ServiceSettings) -> None:
+    """Image paths a peer sent are held to the file policy (those given to serve are not)."""
+    for reference in references:
+        if "://" not in reference and not reference.startswith("file:"):
+            check_local_file(reference, settings.file_roots, reference)
 
 
 @functools.lru_cache(maxsize=4)
