@@ -56,3 +56,24 @@ def test_stale_temporaries_are_removed_and_results_kept(tmp_path):
     removed = remove_stale_temporaries(tmp_path, (".vot", ".json"))
     assert [p.name for p in removed] == [".members.vot.abc.vot"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden-config", "members.vot"]
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"url": ["file:///tmp/a.vot"]}, "parameter url must be a string, got a list"),
+    ({"url": {"x": "1"}}, "parameter url must be a string, got a map"),
+    ({"url": "x", "colour": "red"}, "unknown parameter(s) colour"),
+    ({"name": "n" * 5000}, "parameter name is 5000 characters long"),
+])
+def test_samp_parameters_are_checked_by_type_and_length(params, words):
+    from vocluster.errors import VoclusterError
+    from vocluster.service.daemon import TABLE_LOAD_PARAMS, SampDaemon
+
+    with pytest.raises(VoclusterError) as error:
+        SampDaemon._check_params(params, TABLE_LOAD_PARAMS, "table.load.votable")
+    assert words in str(error.value) and "\n" not in str(error.value)
+
+
+def test_long_table_names_give_short_result_names():
+    from vocluster.service.tasks import safe_stem
+
+    assert len(safe_stem("cluster " * 60)) <= 80 and safe_stem("...") == "table"

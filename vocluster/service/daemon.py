@@ -51,6 +51,9 @@ NEXT_TABLE_PARAMS = {"method", "target", "pmra", "pmdec", "parallax", "candidate
                      "threshold", "force", "seed"}
 CONE_PARAMS = {"ra", "dec", "radius", "method", "threshold", "seed", "target", "candidate",
                "force", "pmra", "pmdec", "parallax"}
+TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
+POINT_AT_PARAMS = {"ra", "dec"}
+MAX_PARAM_CHARS = 4096
 CLASSIFY_PARAMS = {"url", "format", "name", "images", "model", "threshold", "table-id"}
 TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
 VALIDATE_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
@@ -267,10 +270,21 @@ class SampDaemon:
 
     @staticmethod
     def _check_params(params: dict, allowed: set[str], mtype: str) -> None:
+        """Names from `allowed`, values strings of sane length (SAMP sends strings; a list
+        or map where a string belongs is an error named here, not a Python one later)."""
+        if not isinstance(params, dict):
+            raise VoclusterError(f"{mtype}: samp.params must be a map")
         unknown = sorted(set(params) - allowed)
         if unknown:
             raise VoclusterError(f"{mtype}: unknown parameter(s) {', '.join(unknown)}; "
                                  f"accepted: {', '.join(sorted(allowed))}")
+        for name, value in params.items():
+            if not isinstance(value, str):
+                raise VoclusterError(f"{mtype}: parameter {name} must be a string, got a "
+                                     f"{'list' if isinstance(value, list) else 'map'}")
+            if len(value) > MAX_PARAM_CHARS:
+                raise VoclusterError(f"{mtype}: parameter {name} is {len(value)} characters "
+                                     f"long; at most {MAX_PARAM_CHARS} are accepted")
 
     def _guarded(self, msg_id, action: Callable[[], None]) -> None:
         try:
@@ -280,6 +294,7 @@ class SampDaemon:
 
     def _on_table(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
+            self._check_params(params, TABLE_LOAD_PARAMS, mtype)
             if not params.get("url"):
                 raise VoclusterError(f"{mtype}: no url parameter")
             fmt = "fits" if mtype == "table.load.fits" else "votable"
@@ -422,7 +437,12 @@ class SampDaemon:
             if not self.point_at:
                 self._reply(msg_id, {"ignored": "pointAt handling is off (--point-at)"})
                 return
-            ra, dec = float(params["ra"]), float(params["dec"])
+            self._check_params(params, POINT_AT_PARAMS, mtype)
+            try:
+                ra, dec = float(params["ra"]), float(params["dec"])
+            except (KeyError, ValueError) as exc:
+                raise VoclusterError(f"{mtype}: ra and dec must be numbers in degrees "
+                                     f"({exc})") from exc
             nearest = resolver(self.settings).nearest(ra, dec, self.point_at_radius)
             if nearest is None:
                 self._reply(msg_id, {"ignored": f"no known cluster within "

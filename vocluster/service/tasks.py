@@ -61,8 +61,9 @@ class Outcome:
     kind: str  # "members" or "classes"
 
 
-def safe_stem(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("._") or "table"
+def safe_stem(name: str, max_chars: int = 80) -> str:
+    """A file-name stem from a peer's table name (never too long for the file system)."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("._")[:max_chars] or "table"
 
 
 def read_url_table(url: str, fmt: str, settings: ServiceSettings) -> Table:
