@@ -1,4 +1,7 @@
-"""The four panels people look at, coloured by membership probability, fit for a paper."""
+"""The panels people look at, coloured by membership probability, fit for a paper:
+proper motions, parallax, the radial profile with its Plummer fit, the CMD, the sky, and
+the run's figures and caveats written out (a cut footprint, estimated errors, a cone
+smaller than the cluster) so that a figure never travels without them."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from astropy.table import Table
 
 from vocluster.atomic import atomic_output
 from vocluster.core.columns import column_values, detect_columns
+from vocluster.core.profile import radial_profile
 from vocluster.reports import figure_format
 
 
@@ -61,7 +65,7 @@ def plot_membership(table: Table, path: str | Path, title: str = "",
                                       np.nan))
     member = prob >= 0.5
     pmra, pmdec, plx = (_values(table, k) for k in ("pmra", "pmdec", "parallax"))
-    fig, axes = plt.subplots(2, 2, figsize=(10, 8.6), constrained_layout=True)
+    fig, axes = plt.subplots(2, 3, figsize=(14.5, 8.6), constrained_layout=True)
     limits = None
     if member.any():
         span = max(np.ptp(pmra[member]), np.ptp(pmdec[member]), 1.0)
@@ -83,6 +87,8 @@ def plot_membership(table: Table, path: str | Path, title: str = "",
            "colour-magnitude diagram", flip="y")
     _panel(axes[1, 1], _values(table, "ra"), _values(table, "dec"), prob,
            (r"$\alpha$ (deg)", r"$\delta$ (deg)"), "sky", flip="x")
+    _radial_panel(axes[0, 2], table, prob)
+    _notes_panel(axes[1, 2], table)
     if art is not None:
         fig.colorbar(art, ax=axes, label="membership probability", shrink=0.7, pad=0.02)
     if title:
@@ -93,3 +99,44 @@ def plot_membership(table: Table, path: str | Path, title: str = "",
     finally:
         plt.close(fig)
     return Path(path)
+
+
+def _radial_panel(ax, table: Table, prob: np.ndarray) -> None:
+    ra, dec = _values(table, "ra"), _values(table, "dec")
+    profile = None if ra is None or dec is None else radial_profile(ra, dec, prob)
+    ax.set(xlabel="radius (deg)", ylabel=r"members deg$^{-2}$", title="radial profile")
+    if profile is None:
+        ax.text(0.5, 0.5, "no positions or too few members", ha="center",
+                transform=ax.transAxes)
+        return
+    colour = plt.get_cmap("viridis")(0.85)
+    ax.errorbar(profile.radius, profile.density, yerr=profile.error, fmt="o", ms=4,
+                color=colour, label=r"$\Sigma p$ per annulus")
+    if profile.plummer_a is not None:
+        grid = np.linspace(0, profile.footprint_radius, 200)
+        ax.plot(grid, profile.model(grid), color="0.2",
+                label=f"Plummer, a = {profile.plummer_a:.3f} deg")
+    ax.axvline(profile.footprint_radius, color="0.5", ls=":", label="edge of the table")
+    ax.set_yscale("log")
+    ax.legend(frameon=False, fontsize="small")
+
+
+def _notes_panel(ax, table: Table) -> None:
+    """The run's figures and every caveat, in words, on the figure itself."""
+    import textwrap
+
+    meta = table.meta
+    lines = [f"method: {meta.get('vocluster_method', '?')}",
+             f"members: {meta.get('vocluster_summary_n_members', '?')} of "
+             f"{meta.get('vocluster_n_rows', len(table))} rows",
+             f"significance: {meta.get('vocluster_significance', '?')} sigma"]
+    distance = meta.get("vocluster_summary_distance_pc")
+    if distance is not None:
+        lines.append(f"distance: {float(distance):.0f} pc")
+    warnings = str(meta.get("vocluster_warnings", "none"))
+    if warnings != "none":
+        lines += ["", "caveats:"] + [f"- {w}" for w in warnings.split("; ")]
+    text = "\n".join(textwrap.fill(line, 52, subsequent_indent="  ") for line in lines)
+    ax.text(0.0, 1.0, text, va="top", ha="left", fontsize="small", transform=ax.transAxes,
+            wrap=True)
+    ax.set_axis_off()
