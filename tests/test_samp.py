@@ -320,7 +320,7 @@ def test_jsamp_messagesender_pointat_and_status(listener):
     assert "samp.ok" in status.stdout and "version" in status.stdout
 
 
-def test_cone_search_with_pyvo_stilts_and_bad_parameters(daemon, tmp_path):
+def test_cone_search_with_pyvo_stilts_and_bad_parameters(daemon, listener, tmp_path):
     import pyvo
 
     _, port = daemon
@@ -331,6 +331,14 @@ def test_cone_search_with_pyvo_stilts_and_bad_parameters(daemon, tmp_path):
     assert table["is_member"].sum() > 20
     with pytest.raises(pyvo.dal.DALQueryError, match="SR must be"):
         pyvo.dal.SCSService(url).search(pos=(M67.ra, M67.dec), radius=40)
+    empty = pyvo.dal.SCSService(url).search(pos=(250.0, 60.0), radius=0.1)
+    assert len(empty.to_table()) == 0  # SCS 1.03: an empty cone is an empty table
+    edge = pyvo.dal.SCSService(url).search(  # 0.2 deg off M67, too small to hold a cluster
+        pos=(M67.ra + 0.2 / np.cos(np.radians(M67.dec)), M67.dec), radius=0.05)
+    sources = edge.to_table()
+    assert len(sources) > 50 and "member_prob" not in sources.colnames
+    notes = [i.value for i in edge.votable.resources[0].infos if i.name == "vocluster_note"]
+    assert notes and notes[0].startswith("no membership:")
     if shutil.which("stilts"):
         out = tmp_path / "cone.vot"
         done = subprocess.run(["stilts", "cone", f"serviceurl={url}", f"lon={M67.ra}",

@@ -25,7 +25,7 @@ from astropy.io.votable.tree import Info
 
 from vocluster.errors import VoclusterError
 from vocluster.service.page import jobs_page, options_text
-from vocluster.service.tasks import ServiceSettings, cone_members
+from vocluster.service.tasks import ServiceSettings, cone_search
 
 log = logging.getLogger("vocluster.http")
 
@@ -63,7 +63,8 @@ def parse_cone(query: dict[str, list[str]]) -> tuple[float, float, float]:
     return values["RA"], values["DEC"], values["SR"]
 
 
-def scs_votable(table) -> bytes:
+def scs_votable(table, note: str | None = None) -> bytes:
+    """The SCS answer; `note` (why membership columns are missing) goes in an INFO."""
     table = table.copy(copy_data=False)
     for key in [k for k in table.meta if k.startswith("vocluster_")]:
         del table.meta[key]
@@ -73,6 +74,9 @@ def scs_votable(table) -> bytes:
             votable_field.ucd = SCS_UCDS[votable_field.name]
     votable.resources[0].type = "results"
     votable.resources[0].infos.append(Info(name="QUERY_STATUS", value="OK"))
+    if note:
+        votable.resources[0].infos.append(Info(name="vocluster_note", value=" ".join(
+            note.split())))
     buffer = io.BytesIO()
     votable.to_xml(buffer)
     return buffer.getvalue()
@@ -194,8 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
         votable = "text/xml;content=x-votable"
         try:
             ra, dec, sr = parse_cone(query)
-            result = cone_members(ra, dec, sr, self.server.settings)
-            body = scs_votable(result.table)
+            table, note = cone_search(ra, dec, sr, self.server.settings)
+            body = scs_votable(table, note)
         except VoclusterError as exc:
             return self._send(200, scs_error_votable(str(exc)), votable)
         except Exception as exc:  # never crash the server; the client gets the reason

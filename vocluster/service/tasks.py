@@ -136,13 +136,33 @@ def resolver(settings: ServiceSettings) -> ClusterResolver:
 def cone_members(ra: float, dec: float, radius: float, settings: ServiceSettings,
                  options: MembershipOptions | None = None) -> MembershipResult:
     """The Gaia cone over TAP with members of the nearest known cluster inside it."""
-    options = options or settings.options
     cone = fetch_gaia_cone(ra, dec, radius, config=settings.config, max_rows=settings.max_rows)
+    return find_members(cone, _with_nearest_target(ra, dec, radius, settings, options))
+
+
+def cone_search(ra: float, dec: float, radius: float, settings: ServiceSettings
+                ) -> tuple[Table, str | None]:
+    """What a Simple Cone Search answers: the cone's sources with membership columns, or,
+    when membership finds no cluster, the sources alone and the reason (SCS 1.03: a
+    query that ran is answered with its rows, an empty cone with an empty table)."""
+    cone = fetch_gaia_cone(ra, dec, radius, config=settings.config, max_rows=settings.max_rows)
+    if len(cone) == 0:
+        return cone, None
+    try:
+        options = _with_nearest_target(ra, dec, radius, settings, None)
+        return find_members(cone, options).table, None
+    except InputError as exc:  # no significant or bound cluster here: the sources stand
+        return cone, f"no membership: {exc}"
+
+
+def _with_nearest_target(ra: float, dec: float, radius: float, settings: ServiceSettings,
+                         options: MembershipOptions | None) -> MembershipOptions:
+    options = options or settings.options
     if options.target is None:
         nearest = resolver(settings).nearest(ra, dec, max_separation=radius)
         if nearest is not None:
             options = replace(options, target=Target.from_known(nearest[0]))
-    return find_members(cone, options)
+    return options
 
 
 def write_result(table: Table, settings: ServiceSettings, stem: str) -> Path:
