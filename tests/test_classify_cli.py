@@ -131,3 +131,13 @@ def test_a_threshold_outside_zero_one_is_refused_in_one_line(field, tmp_path, ca
                        tmp_path / "x.vot", "--threshold", threshold)
     assert code == 2 and "threshold must be within [0, 1]" in err
     assert not (tmp_path / "x.vot").exists()
+
+
+def test_a_damaged_model_card_is_named_in_one_line(field, tmp_path, capsys):
+    _, paths, catalogue = field
+    (tmp_path / "badmodel").mkdir()
+    (tmp_path / "badmodel" / "card.json").write_text("{garbage")
+    code, _, err = run(capsys, "classify", catalogue, "--images", *paths, "--model",
+                       tmp_path / "badmodel", "-o", tmp_path / "x.vot")
+    assert code == 2 and "model card" in err and "is damaged" in err
+    assert len(err.strip().splitlines()) == 1

@@ -105,6 +105,7 @@ def _bad_tables(tmp_path):
     write_table(Table({"pmra": [np.nan] * 30, "pmdec": [1.0] * 30, "parallax": [1.0] * 30}),
                 tmp_path / "allnan.csv")
     (tmp_path / "corrupt.vot").write_text("<VOTABLE><RESOURCE><TABLE><broken")
+    (tmp_path / "folder.vot").mkdir()
     return tmp_path
 
 
@@ -116,6 +117,7 @@ def _bad_tables(tmp_path):
     (["members", "{d}/corrupt.vot", "-o", "{d}/o.vot"], "cannot read"),
     (["members", "{d}/nocols.csv", "-o", "{d}/o.txt"], "unknown table format"),
     (["members", "{d}/nocols.csv", "-o", "{d}/nodir/o.vot"], "does not exist"),
+    (["members", "{cone}", "-o", "{d}/folder.vot", "--overwrite"], "is a folder"),
     (["members", "{cone}", "-o", "{d}/o.vot", "--target", "Pleiadez", "--offline"],
      "did you mean"),
     (["members", "{cone}", "-o", "{d}/o.vot", "--pm", "1", "2"], "--plx"),

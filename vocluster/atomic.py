@@ -25,6 +25,8 @@ _UMASK = _current_umask()
 def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; it replaces `path` only if the block succeeds."""
     path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name")
     if path.exists() and not overwrite:
         raise OutputError(f"{path} exists; pass --overwrite to replace it")
     parent = path.parent if str(path.parent) else Path(".")

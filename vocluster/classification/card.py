@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vocluster.classification.preprocessing import Preprocessing
+from vocluster.errors import InputError
 
 STARCNET_CLASS_NAMES = {1: "compact symmetric cluster", 2: "compact asymmetric cluster",
                         3: "multi-peak association", 4: "non-cluster"}
@@ -55,7 +56,11 @@ class ModelCard:
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:
-        return cls.from_dict(json.loads(path.read_text()))
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise InputError(f"the model card {path} is damaged or not a vocluster card: "
+                             f"{type(exc).__name__}: {exc}") from exc
 
     def markdown(self) -> str:
         """The human-readable card (models/<name>/README.md)."""

@@ -168,6 +168,8 @@ def _check_writable(paths: list[str | None], overwrite: bool) -> None:
     """Fail before any work if an output would be clobbered or cannot be written."""
     for path in filter(None, paths):
         target = Path(path)
+        if target.is_dir():
+            raise OutputError(f"{target} is a folder; give a file name")
         if target.exists() and not overwrite:
             raise OutputError(f"{target} exists; pass --overwrite to replace it")
         if not target.parent.is_dir():
@@ -493,6 +495,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc.args[0]))
     except KeyboardInterrupt:
         return _fail("interrupted; no partial outputs were left", code=130)
+    except OSError as exc:  # a full disk, a read-only or vanished folder: said, not traced
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}")
 
 
 def _fail(message: str, code: int = 2) -> int:
