@@ -105,14 +105,19 @@ def test_pretrained_file_sharing_nothing_is_an_error(tmp_path):
         load_pretrained(build_net("vgg16", 3, 2), path)
 
 
+def _net_inputs_and_eager(arch: str, n: int, seed: int, width: int):
+    """A small net of `arch`, n random 5-band stamps, and its plain eager logits."""
+    torch.manual_seed(seed)
+    options = {"width": width, "hidden": width} if arch == "starcnet" else {}
+    net = build_net(arch, 5, 4, **options).eval()
+    x = torch.randn(n, 5, 32, 32)
+    with torch.no_grad():
+        return net, x, net(x)
+
+
 @pytest.mark.parametrize("arch", ["starcnet", "resnet18", "vgg16_bn"])
 def test_fast_predictor_matches_eager_logits(arch):
-    torch.manual_seed(1)
-    options = {"width": 16, "hidden": 16} if arch == "starcnet" else {}
-    net = build_net(arch, 5, 4, **options).eval()
-    x = torch.randn(37, 5, 32, 32)
-    with torch.no_grad():
-        eager = net(x)
+    net, x, eager = _net_inputs_and_eager(arch, 37, seed=1, width=16)
     fast = Predictor(net, "cpu", fast=True, batch_size=16).logits(x)
     assert fast.shape == (37, 4)
     assert (fast - eager).abs().max() < 1e-4
@@ -123,12 +128,7 @@ def test_fast_predictor_matches_eager_logits(arch):
 def test_onnx_runtime_backend_reproduces_torch(arch):
     """Enough stamps for the default to export the net to ONNX Runtime: it does, once per
     input shape, and its logits agree with eager torch."""
-    torch.manual_seed(2)
-    options = {"width": 8, "hidden": 8} if arch == "starcnet" else {}
-    net = build_net(arch, 5, 4, **options).eval()
-    x = torch.randn(600, 5, 32, 32)
-    with torch.no_grad():
-        eager = net(x)
+    net, x, eager = _net_inputs_and_eager(arch, 600, seed=2, width=8)
     predictor = Predictor(net, "cpu", batch_size=128)
     fast = predictor.logits(x)
     assert list(predictor._onnx) == [(5, 32, 32)] and predictor._onnx[(5, 32, 32)] is not None

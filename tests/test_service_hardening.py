@@ -47,6 +47,8 @@ def test_results_with_odd_names_are_served_and_temporaries_never(http_server, tm
     assert _get(http_server.url_for(odd)) == 200
     assert _get(http_server.url_for(hidden)) == 404
     assert _get(f"{http_server.base_url}/results/%2E{hidden.name[1:]}") == 404
+    assert _get(f"{http_server.base_url}/results/{'x' * 5000}.vot") == 404  # answered
+    assert _get(f"{http_server.base_url}/plots/{'x' * 5000}.png") == 404
 
 
 def test_stale_temporaries_are_removed_and_results_kept(tmp_path):

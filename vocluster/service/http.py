@@ -33,6 +33,8 @@ log = logging.getLogger("vocluster.http")
 SCS_UCDS = {"source_id": "ID_MAIN", "ra": "POS_EQ_RA_MAIN", "dec": "POS_EQ_DEC_MAIN"}
 MAX_SR = 5.0
 MAX_FORM_BYTES = 10_000
+MAX_NAME_CHARS = 255
+CONE_WAIT_S = 60.0
 PLOT_LOCK = threading.Lock()  # matplotlib draws one figure at a time
 
 
@@ -84,9 +86,13 @@ def scs_votable(table, note: str | None = None) -> bytes:
 
 class ServiceHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 stalled a quarter of 50 concurrent clients
 
-    def __init__(self, address: tuple[str, int], settings: ServiceSettings):
+    def __init__(self, address: tuple[str, int], settings: ServiceSettings,
+                 cone_workers: int = 2):
         super().__init__(address, _Handler)
+        # Cone searches fetch and fit: a few at a time, the rest wait (up to the deadline).
+        self.cone_slots = threading.BoundedSemaphore(cone_workers)
         self.settings = settings
         self.daemon = None  # the SampDaemon whose jobs the page shows (attach())
 
@@ -121,6 +127,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        try:
+            self._route_get()
+        except Exception as exc:  # a path too long for the file system, a bug: answered
+            log.exception("GET %s failed", self.path[:200])
+            self._send(500, f"error: {type(exc).__name__}\n".encode(), "text/plain")
+
+    def _route_get(self):
         parsed = urlparse(self.path)
         if parsed.path.rstrip("/") == "/scs":
             return self._cone(parse_qs(parsed.query))
@@ -188,6 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _result(self, name: str) -> None:
         folder = self.server.settings.results_dir.resolve()
         name = unquote(name)  # url_for quotes: "NGC 2682+x" comes back as %20 and %2B
+        if len(name) > MAX_NAME_CHARS:
+            return self._send(404, b"no such result\n", "text/plain")
         path = (folder / name).resolve()
         # a dot-name is a temporary being written (or left by a killed run): never served
         if path.parent != folder or name.startswith(".") or not path.is_file():
@@ -198,7 +213,13 @@ class _Handler(BaseHTTPRequestHandler):
         votable = "text/xml;content=x-votable"
         try:
             ra, dec, sr = parse_cone(query)
-            table, note = cone_search(ra, dec, sr, self.server.settings)
+            if not self.server.cone_slots.acquire(timeout=CONE_WAIT_S):
+                raise VoclusterError(f"the cone search is busy (waited {CONE_WAIT_S:g} s); "
+                                     f"try again")
+            try:
+                table, note = cone_search(ra, dec, sr, self.server.settings)
+            finally:
+                self.server.cone_slots.release()
             body = scs_votable(table, note)
         except VoclusterError as exc:
             return self._send(200, scs_error_votable(str(exc)), votable)
