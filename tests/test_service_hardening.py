@@ -79,3 +79,32 @@ def test_long_table_names_give_short_result_names():
     from vocluster.service.tasks import safe_stem
 
     assert len(safe_stem("cluster " * 60)) <= 80 and safe_stem("...") == "table"
+
+
+def test_stopping_answers_every_waiting_caller_and_refuses_new_jobs():
+    import threading
+
+    from vocluster.errors import VoclusterError
+    from vocluster.service.jobs import JobQueue
+
+    queue = JobQueue(workers=1, capacity=8)
+    release = threading.Event()
+    answers: dict[str, str] = {}
+
+    def done(job_id, result, error):
+        answers[job_id] = "ok" if error is None else str(error)
+
+    first = queue.submit("blocks", lambda job: release.wait(10), done)
+    waiting = [queue.submit(f"waits {k}", lambda job: "never", done) for k in range(3)]
+    while queue.records()[-1]["state"] != "running":  # the first job has started
+        threading.Event().wait(0.01)
+    stopper = threading.Thread(target=queue.shutdown, kwargs={"cancel": True})
+    stopper.start()
+    release.set()
+    stopper.join(timeout=30)
+    assert answers[first] == "ok"
+    assert all("cancelled" in answers[job] for job in waiting)
+    states = {r["job_id"]: r["state"] for r in queue.records()}
+    assert [states[job] for job in waiting] == ["failed"] * 3
+    with pytest.raises(VoclusterError, match="stopping"):
+        queue.submit("late", lambda job: None, done)

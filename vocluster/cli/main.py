@@ -338,9 +338,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         daemon.serve_forever()
     except KeyboardInterrupt:
-        print("stopping: finishing running jobs, unregistering", flush=True)
+        print("stopping: finishing running jobs, answering waiting ones as cancelled, "
+              "unregistering", flush=True)
     finally:
-        daemon.stop()
+        # a second Ctrl-C or SIGTERM must not abandon callers halfway through stopping
+        signal.signal(signal.SIGTERM, lambda signum, frame: print("already stopping",
+                                                                  flush=True))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        daemon.stop(cancel_jobs=True)
         if http_server:
             http_server.shutdown()
     return 0

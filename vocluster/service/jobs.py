@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from vocluster.errors import VoclusterError
@@ -54,12 +54,16 @@ class JobQueue:
         self._lock = threading.Lock()
         self._records: OrderedDict[str, JobRecord] = OrderedDict()
         self._history = history
+        self._pending: dict[str, tuple[Future, Callable]] = {}
+        self._closed = False
         self.finished = 0
         self.failed = 0
 
     def submit(self, description: str, work: Callable[[str], object],
                done: Callable[[str, object, BaseException | None], None]) -> str:
         """Run `work(job_id)` later; `done(job_id, result, error)` is called when it ends."""
+        if self._closed:
+            raise QueueFullError("vocluster is stopping and takes no new jobs")
         if not self._slots.acquire(blocking=False):
             raise QueueFullError("the job queue is full; try again when current jobs finish")
         job_id = f"job-{next(self._ids)}"
@@ -70,6 +74,8 @@ class JobQueue:
 
         def run() -> None:
             result, error = None, None
+            with self._lock:
+                self._pending.pop(job_id, None)
             self._update(job_id, state="running", started=time.time())
             try:
                 result = work(job_id)
@@ -89,7 +95,10 @@ class JobQueue:
             except Exception:
                 log.exception("reporting %s failed", job_id)
 
-        self._pool.submit(run)
+        future = self._pool.submit(run)
+        with self._lock:
+            if not future.done():
+                self._pending[job_id] = (future, done)
         return job_id
 
     def _update(self, job_id: str, **changes) -> None:
@@ -116,4 +125,20 @@ class JobQueue:
                     "failed": self.failed}
 
     def shutdown(self, cancel: bool = False) -> None:
+        """Stop taking jobs; with `cancel`, jobs still waiting are dropped and each caller
+        is answered that its job was cancelled (none is left without a reply)."""
+        self._closed = True
+        if cancel:
+            with self._lock:
+                waiting, self._pending = dict(self._pending), {}
+            for job_id, (future, done) in waiting.items():
+                if future.cancel():
+                    self._update(job_id, state="failed", ended=time.time(),
+                                 error="cancelled: vocluster stopped before it ran")
+                    self._slots.release()
+                    try:
+                        done(job_id, None, QueueFullError("cancelled: vocluster stopped "
+                                                          "before this job ran"))
+                    except Exception:
+                        log.exception("reporting %s failed", job_id)
         self._pool.shutdown(wait=True, cancel_futures=cancel)
