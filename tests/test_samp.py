@@ -28,6 +28,9 @@ from vocluster.core.catalogue import lookup_cluster
 from vocluster.sources.synthetic import make_cone
 
 M67 = lookup_cluster("M67")
+# End to end with real peers (hub, daemon process, STILTS, JSAMP, TOPCAT, Chromium): the
+# full suite runs them; the fast subset (-m "not slow") leaves them out.
+pytestmark = pytest.mark.slow
 
 
 def _hub(lockfile: Path) -> SAMPHubServer:
