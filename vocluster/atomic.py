@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -71,3 +72,9 @@ def remove_stale_temporaries(folder: str | Path, suffixes: tuple[str, ...]) -> l
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
+
+
+def safe_stem(name: str, max_chars: int = 80) -> str:
+    """A file-name stem from a name people chose (a table, a cluster): letters, digits and
+    `._+-` kept, anything else one `_`, never hidden, never too long for a file system."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name.strip()).strip("._")[:max_chars] or "table"

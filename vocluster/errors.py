@@ -11,3 +11,9 @@ class InputError(VoclusterError):
 
 class OutputError(VoclusterError):
     """A result cannot be written where the user asked."""
+
+
+def error_text(error: BaseException) -> str:
+    """The error in one line: ours as they are, anything else with its type."""
+    text = str(error) if isinstance(error, VoclusterError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split())

@@ -19,7 +19,7 @@ from vocluster.core.quality import QualityCuts, usable_rows
 from vocluster.core.sample import GaiaSample, load_sample, sky_centre, tangent_plane
 from vocluster.core.summary import ClusterSummary, summarise
 from vocluster.errors import InputError
-from vocluster.membership import AUTO_METHOD, make_estimator, sanity
+from vocluster.membership import AUTO_METHOD, METHODS, make_estimator, sanity
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 
 MIN_USABLE_ROWS = 20
@@ -68,6 +68,16 @@ class MembershipOptions:
     force: bool = False
     release: str | None = None
     columns: dict[str, str] | None = None  # quantity -> column name, for odd names
+
+    def check(self) -> MembershipOptions:
+        """Refuse settings no run can use, in the same words wherever they were set (CLI,
+        Python, SAMP, the jobs page's form), before any work is done."""
+        if not 0.0 <= self.threshold <= 1.0:  # NaN fails too
+            raise InputError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if self.method not in ("auto", *METHODS):
+            raise InputError(f"unknown method {self.method!r}; choose auto or "
+                             f"{', '.join(METHODS)}")
+        return self
 
 
 @dataclass
@@ -192,8 +202,7 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
         if target is not None or pm is not None or plx is not None:
             settings["target"] = resolve_target(target, pm, plx)
         options = MembershipOptions(**settings)
-    if not 0.0 <= options.threshold <= 1.0:
-        raise InputError(f"--threshold must be in [0, 1], got {options.threshold}")
+    options.check()
     table = _as_table(data)
     if len(table) == 0:
         raise InputError("the input table is empty")

@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
 
-from vocluster.batch.cluster_list import COLUMN_NAMES, file_key, mark_duplicates
+from vocluster.atomic import safe_stem
+from vocluster.batch.cluster_list import COLUMN_NAMES, mark_duplicates
 from vocluster.batch.runner import Progress, run_items
 from vocluster.batch.task import output_path
 from vocluster.devices import resolve_device
@@ -38,7 +39,7 @@ class ImageSet:
 
     @property
     def key(self) -> str:
-        return file_key(self.name)
+        return safe_stem(self.name)
 
 
 def image_sets_from_table(table: Table, base: Path) -> list[ImageSet]:
@@ -66,22 +67,15 @@ def image_set_row(image_set: ImageSet, status: str, reason: str = "") -> dict:
             "model": "", "device": "", "output": "", "time_s": float("nan"), "worker": ""}
 
 
-@lru_cache(maxsize=2)
-def _classifier(model: str, device: str):
-    """Loaded once per worker process: the weights are read and checked once, not per set."""
-    from vocluster.classification.store import load_classifier
-
-    return load_classifier(model, device=device)
-
-
 def classify_image_set(image_set: ImageSet, outdir: Path, model: str,
                        threshold: float | None, device: str) -> dict:
     from vocluster.classification.catalogue import classify_table
+    from vocluster.classification.store import shared_classifier
     from vocluster.sources.images import read_band_images
 
     table = read_table(image_set.catalog)
     images = read_band_images(list(image_set.images))
-    classifier = _classifier(model, device)
+    classifier = shared_classifier(model, device)  # loaded once per worker process
     result = classify_table(table, images, classifier, threshold)
     output = write_table(result, output_path(outdir, image_set), overwrite=True)
     row = image_set_row(image_set, "ok")

@@ -9,7 +9,6 @@ batch: the summary then says, per row, what was wrong.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -17,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 from astropy.table import Table
 
+from vocluster.atomic import safe_stem
 from vocluster.core.catalogue import KnownCluster
 from vocluster.errors import InputError
 from vocluster.pipeline import Target
@@ -54,7 +54,7 @@ class BatchCluster:
     @property
     def key(self) -> str:
         """The name as a file name: `Melotte 22` -> `Melotte_22`."""
-        return file_key(self.name)
+        return safe_stem(self.name)
 
     @property
     def target(self) -> Target | None:
@@ -66,11 +66,6 @@ class BatchCluster:
     @property
     def has_cone(self) -> bool:
         return None not in (self.ra, self.dec, self.radius)
-
-
-def file_key(name: str) -> str:
-    key = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name.strip()).strip("._")
-    return key or "unnamed"
 
 
 def from_known(cluster: KnownCluster, radius_factor: float = DEFAULT_RADIUS_FACTOR

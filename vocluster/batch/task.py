@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from vocluster.errors import VoclusterError
+from vocluster.errors import VoclusterError, error_text
 from vocluster.sources.files import write_text
 
 STATUS_DIR = "status"
@@ -57,9 +57,9 @@ def output_path(outdir: Path, item: Item) -> Path:
 def reason(exc: BaseException) -> str:
     """One line: the user's error as it is, anything else with its type and place."""
     if isinstance(exc, VoclusterError):
-        return str(exc)
+        return error_text(exc)
     where = traceback.extract_tb(exc.__traceback__)[-1]
-    return f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
+    return f"{error_text(exc)} ({Path(where.filename).name}:{where.lineno})"
 
 
 def execute(work: Work, blank: Blank, item: Item, outdir: str | Path) -> dict:

@@ -6,6 +6,7 @@ fetched by URL into the cache, checksum checked.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from importlib import resources
@@ -87,6 +88,15 @@ def load_classifier(name_or_path: str, device: str = "auto", compile: bool = Fal
         first = str(exc).splitlines()[0]
         raise InputError(f"cannot load {weights} into {card.arch}: {first}") from exc
     return classifier
+
+
+@functools.lru_cache(maxsize=4)
+def shared_classifier(name_or_path: str, device: str = "auto") -> StampClassifier:
+    """One loaded classifier per model and device in this process (a server, a Dask
+    worker): its weights are read and checked once, not for every request."""
+    from vocluster.sources.services import load_config
+
+    return load_classifier(name_or_path, device=device, cache_dir=load_config().cache_dir)
 
 
 def import_keras(path: Path, card: ModelCard, directory: Path, overwrite: bool = False) -> Path:

@@ -21,9 +21,9 @@ from pyvo.samp import SAMPIntegratedClient
 from pyvo.samp import conf as samp_conf
 
 from vocluster import __version__
-from vocluster.errors import VoclusterError
+from vocluster.errors import VoclusterError, error_text
 from vocluster.pipeline import find_members
-from vocluster.service.jobs import JobQueue, QueueFullError, error_text
+from vocluster.service.jobs import JobQueue, QueueFullError
 from vocluster.service.tasks import (
     Outcome,
     ServiceSettings,

@@ -178,12 +178,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, html.encode("utf-8"), "text/html; charset=utf-8")
 
     def _plot(self, name: str) -> None:
-        """The result's four panels as PNG, drawn once and kept beside the results."""
-        folder = self.server.settings.results_dir.resolve()
-        table_path = (folder / name).with_suffix(".vot").resolve()
-        if table_path.parent != folder or name.startswith(".") or not table_path.is_file():
+        """The result's panels as PNG, drawn once and kept beside the results."""
+        table_path = self._result_file(str(Path(name).with_suffix(".vot")))
+        if table_path is None:
             return self._send(404, b"no such result\n", "text/plain")
-        plot = folder / "plots" / f"{table_path.stem}.png"
+        plot = table_path.parent / "plots" / f"{table_path.stem}.png"
         try:
             with PLOT_LOCK:
                 if not plot.is_file():
@@ -198,14 +197,19 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, f"no plot for {name}: {exc}\n".encode(), "text/plain")
         self._send(200, plot.read_bytes(), "image/png")
 
-    def _result(self, name: str) -> None:
+    def _result_file(self, name: str) -> Path | None:
+        """A complete result directly in the results folder, or None. A dot-name is a
+        temporary being written (or left by a killed run): never served."""
         folder = self.server.settings.results_dir.resolve()
-        name = unquote(name)  # url_for quotes: "NGC 2682+x" comes back as %20 and %2B
-        if len(name) > MAX_NAME_CHARS:
-            return self._send(404, b"no such result\n", "text/plain")
+        if len(name) > MAX_NAME_CHARS or name.startswith("."):
+            return None
         path = (folder / name).resolve()
-        # a dot-name is a temporary being written (or left by a killed run): never served
-        if path.parent != folder or name.startswith(".") or not path.is_file():
+        return path if path.parent == folder and path.is_file() else None
+
+    def _result(self, name: str) -> None:
+        # url_for quotes: "NGC 2682+x" comes back as %20 and %2B
+        path = self._result_file(unquote(name))
+        if path is None:
             return self._send(404, b"no such result\n", "text/plain")
         self._send(200, path.read_bytes(), "application/x-votable+xml")
 

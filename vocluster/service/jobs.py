@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from vocluster.errors import VoclusterError
+from vocluster.errors import VoclusterError, error_text
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,6 @@ class JobRecord:
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     ended: float | None = None
-
-
-def error_text(error: BaseException) -> str:
-    """The error in words: ours as they are, anything else with its type."""
-    text = str(error) if isinstance(error, VoclusterError) else f"{type(error).__name__}: {error}"
-    return " ".join(text.split())
 
 
 class JobQueue:

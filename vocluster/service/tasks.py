@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import tempfile
 import time
@@ -13,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
+from vocluster.atomic import safe_stem
 from vocluster.errors import InputError
-from vocluster.membership import METHODS
 from vocluster.pipeline import MembershipOptions, MembershipResult, Target, find_members
 from vocluster.service.urls import (
     DEFAULT_MAX_BYTES,
@@ -61,11 +60,6 @@ class Outcome:
     kind: str  # "members" or "classes"
 
 
-def safe_stem(name: str, max_chars: int = 80) -> str:
-    """A file-name stem from a peer's table name (never too long for the file system)."""
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("._")[:max_chars] or "table"
-
-
 def read_url_table(url: str, fmt: str, settings: ServiceSettings) -> Table:
     """A peer's table, fetched under the URL policy and read as the mtype says."""
     with tempfile.TemporaryDirectory(prefix="vocluster-in-") as tmp:
@@ -106,12 +100,7 @@ def options_with(settings: ServiceSettings, params: dict[str, str]) -> Membershi
         raise InputError(f"bad parameter value: {exc}") from exc
     if "target" in params:
         changes["target"] = Target.from_known(resolver(settings).lookup(str(params["target"])))
-    if "method" in changes and changes["method"] not in ("auto", *METHODS):
-        raise InputError(f"unknown method {changes['method']!r}; choose auto or "
-                         f"{', '.join(METHODS)}")
-    if not 0.0 < changes.get("threshold", 0.5) < 1.0:
-        raise InputError(f"threshold must be between 0 and 1, got {changes['threshold']}")
-    return replace(options, **changes)
+    return replace(options, **changes).check()
 
 
 def _number(value: object, name: str) -> float:
@@ -229,23 +218,17 @@ def check_sent_images(references: list[str], settings: ServiceSettings) -> None:
             check_local_file(reference, settings.file_roots, reference)
 
 
-@functools.lru_cache(maxsize=4)
-def _classifier(model: str):
-    from vocluster.classification.store import load_classifier
-
-    return load_classifier(model, device="auto", cache_dir=load_config().cache_dir)
-
-
 def classify_outcome(table: Table, images: list[str], model: str, threshold: float | None,
                      settings: ServiceSettings) -> Outcome:
     """Classify the catalogue's positions on the band images with a stored model."""
     from vocluster.classification.catalogue import classify_table
+    from vocluster.classification.store import shared_classifier
     from vocluster.sources.images import read_band_images
 
     with tempfile.TemporaryDirectory(prefix="vocluster-img-") as tmp:
         paths = [local_image(ref, Path(tmp), settings) for ref in images]
         bands = read_band_images(paths)
-    result = classify_table(table, bands, _classifier(model), threshold)
+    result = classify_table(table, bands, shared_classifier(model), threshold)
     rows = true_rows(result, "is_cluster")
     text = (f"{result.meta['vocluster_classified']} classified with {model}, {len(rows)} "
             f"clusters, {result.meta['vocluster_unclassified']} off the images")
