@@ -494,8 +494,8 @@ def _wait_for_job(driver, known: set[str], state: str, timeout: float = 120) -> 
 
 
 def _submit(driver, base: str, values: dict[str, str]) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver.get(base)
@@ -506,9 +506,12 @@ def _submit(driver, base: str, values: dict[str, str]) -> None:
         else:
             element.clear()
             element.send_keys(value)
-    button = driver.find_element(By.ID, "save")
-    button.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(button))  # page reloaded
+    driver.find_element(By.ID, "save").click()
+    # the answer is a new page (/?saved=1, or /options with the problem): wait until it
+    # has loaded; chromedriver may fail a query while the old page is being torn down
+    WebDriverWait(driver, 30, ignored_exceptions=[WebDriverException]).until(
+        lambda d: d.current_url != base and d.execute_script(
+            "return document.readyState") == "complete")
 
 
 def test_jobs_page_in_a_browser_shows_jobs_results_errors_and_sets_options(
