@@ -31,17 +31,25 @@ def _cone(cluster: BatchCluster) -> tuple[float, float, float]:
     return cluster.ra, cluster.dec, cluster.radius  # type: ignore[return-value]
 
 
-def _cone_area(cluster: BatchCluster) -> float:
-    """How much work a cone is likely to be, before it is read: its area."""
-    return (cluster.radius or 0.0) ** 2
+class _Cones:
+    """What the two cone sources share: the work they expect, and the empty-cone words."""
 
+    def describe(self) -> str:
+        raise NotImplementedError
 
-def _non_empty(table: Table, cluster: BatchCluster, where: str) -> Table:
-    if len(table) == 0:
+    def size_hint(self, cluster: BatchCluster) -> float:
+        """How much work a cone is likely to be, before it is read: its area."""
+        return (cluster.radius or 0.0) ** 2
+
+    def no_stars(self, cluster: BatchCluster, detail: str = "") -> InputError:
         ra, dec, radius = _cone(cluster)
-        raise InputError(f"no stars in the cone of {cluster.name} ({ra:.4f}, {dec:.4f}, "
-                         f"r = {radius:.3f} deg) in {where}")
-    return table
+        return InputError(f"no stars in the cone of {cluster.name} ({ra:.4f}, {dec:.4f}, "
+                          f"r = {radius:.3f} deg) in {self.describe()}{detail}")
+
+    def non_empty(self, table: Table, cluster: BatchCluster) -> Table:
+        if len(table) == 0:
+            raise self.no_stars(cluster)
+        return table
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ class FileTables:
 
 
 @dataclass(frozen=True)
-class TapCones:
+class TapCones(_Cones):
     """The cluster's Gaia cone over TAP, through the same cache as `vocluster fetch`."""
 
     config: Config
@@ -89,19 +97,16 @@ class TapCones:
     def describe(self) -> str:
         return f"Gaia {self.release} over TAP at {self.config.gaia_service_url()}"
 
-    def size_hint(self, cluster: BatchCluster) -> float:
-        return _cone_area(cluster)
-
     def table(self, cluster: BatchCluster) -> Table:
         ra, dec, radius = _cone(cluster)
         table = fetch_gaia_cone(ra, dec, radius, release=self.release, cuts=self.cuts,
                                 config=self.config, refresh=self.refresh,
                                 max_rows=self.max_rows)
-        return _non_empty(table, cluster, self.describe())
+        return self.non_empty(table, cluster)
 
 
 @dataclass(frozen=True)
-class HatsCones:
+class HatsCones(_Cones):
     """The cone read from a HATS catalogue through LSDB: only the HEALPix partitions the
     cone touches are opened, which is what makes the whole of Gaia usable from one
     machine or a cluster of them. `location` is a local path or a URL (fsspec)."""
@@ -112,9 +117,6 @@ class HatsCones:
 
     def describe(self) -> str:
         return f"the HATS catalogue {self.location}"
-
-    def size_hint(self, cluster: BatchCluster) -> float:
-        return _cone_area(cluster)
 
     def table(self, cluster: BatchCluster) -> Table:
         import dask
@@ -129,11 +131,10 @@ class HatsCones:
         except FileNotFoundError as exc:
             raise InputError(f"cannot open the HATS catalogue {self.location}: {exc}") from exc
         except ValueError as exc:  # lsdb: the cone overlaps no partition of the catalogue
-            raise InputError(f"no stars in the cone of {cluster.name} ({ra:.4f}, {dec:.4f}, "
-                             f"r = {radius:.3f} deg) in {self.describe()}: {exc}") from exc
+            raise self.no_stars(cluster, f": {exc}") from exc
         # One task per cluster already: read its few partitions here, not as nested tasks.
         with dask.config.set(scheduler="synchronous"):
             frame = catalog.compute()
         frame = frame.reset_index(drop=True)
         table = Table.from_pandas(frame[[c for c in frame.columns if not c.startswith("_")]])
-        return _non_empty(table, cluster, self.describe())
+        return self.non_empty(table, cluster)
