@@ -70,6 +70,46 @@ def test_a_distant_sparse_cluster_is_found_by_its_place_on_the_sky():
         assert f1_score(member & bright, truth & bright) > 0.7
         assert member.sum() < 3 * truth.sum()
         assert result.metadata["significance"] >= 5
+        assert result.summary.radial_velocity_kms is None  # no lever arm at 12 kpc
+
+
+def _projected_motion(ra, dec, velocity_kms, parallax):
+    """Proper motions (mas/yr) of stars sharing one space velocity (km/s, equatorial xyz)."""
+    a, d = np.radians(ra), np.radians(dec)
+    east = np.column_stack([-np.sin(a), np.cos(a), np.zeros_like(a)])
+    north = np.column_stack([-np.sin(d) * np.cos(a), -np.sin(d) * np.sin(a), np.cos(d)])
+    return (east @ velocity_kms) * parallax / 4.74047, (north @ velocity_kms) * parallax / 4.74047
+
+
+def test_a_wide_nearby_cluster_follows_perspective_and_gives_its_radial_velocity():
+    """Praesepe-like: 185 pc, 38 mas/yr, v_r = 35 km/s, 2 degrees wide. Its members'
+    motions differ by ~1.5 mas/yr across the field from projection alone, three times the
+    internal dispersion; the model must follow that, not widen the cluster."""
+    rng = np.random.default_rng(11)
+    ra0, dec0, plx, v_r = 130.0, 19.6, 5.4, 35.0
+    a, d = np.radians(ra0), np.radians(dec0)
+    line_of_sight = np.array([np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)])
+    east = np.array([-np.sin(a), np.cos(a), 0.0])
+    north = np.array([-np.sin(d) * np.cos(a), -np.sin(d) * np.sin(a), np.cos(d)])
+    velocity = (4.74047 / plx) * (-36.0 * east - 13.0 * north) + v_r * line_of_sight
+    n = 700
+    cluster = _stars(rng, n, ra0, dec0, 0.9, (0.0, 0.0), 0.5 * plx / 4.74047, plx, 0.1,
+                     (9.0, 18.0))
+    cluster["ra"] = ra0 + (cluster["ra"] - ra0) / np.cos(d)
+    pmra, pmdec = _projected_motion(cluster["ra"], cluster["dec"], velocity, plx)
+    cluster["pmra"] += pmra
+    cluster["pmdec"] += pmdec
+    field = _stars(rng, 2500, ra0, dec0, (2.5 / np.cos(d), 2.5), (-20.0, -10.0), 12.0, 5.0,
+                   1.2, (9.0, 18.0))
+    table, truth = _table(field, cluster)
+    result = find_members(table, MembershipOptions(target=Target("wide", -36.0, -13.0, plx)))
+    summary = result.summary
+    assert summary.radial_velocity_kms is not None
+    assert abs(summary.radial_velocity_kms - v_r) < max(3 * summary.radial_velocity_error_kms,
+                                                          5.0)
+    # the intrinsic dispersion is the internal one (0.57 mas/yr), not the projection's
+    assert summary.intrinsic_pm_dispersion < 0.8
+    assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.95
 
 
 def test_a_field_without_a_cluster_is_refused_with_a_reason():

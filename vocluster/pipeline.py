@@ -21,6 +21,7 @@ from vocluster.core.summary import ClusterSummary, summarise
 from vocluster.errors import InputError
 from vocluster.membership import AUTO_METHOD, METHODS, make_estimator, sanity
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
+from vocluster.membership.perspective import PerspectiveMotion
 
 MIN_USABLE_ROWS = 20
 # Internal velocity spread (km/s) and parallax spread used to turn catalogue values into
@@ -220,10 +221,11 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
     target_mean = target_spread = None
     if target is not None and target.has_astrometry:
         target_mean, target_spread = _target_in_feature_space(target, names)
-    positions = None
+    positions = directions = None
     if options.use_sky and centre is not None:
-        positions = tangent_plane(sample.values["ra"][usable], sample.values["dec"][usable],
-                                  *centre)
+        ra, dec = sample.values["ra"][usable], sample.values["dec"][usable]
+        positions = tangent_plane(ra, dec, *centre)
+        directions = PerspectiveMotion(ra, dec, *centre)
     magnitudes = None
     if options.field_by_magnitude and "phot_g_mean_mag" in sample.values:
         magnitudes = sample.values["phot_g_mean_mag"][usable]
@@ -234,7 +236,7 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
                       magnitudes=magnitudes,
                       seed_columns=[i for i, n in enumerate(names)
                                     if not FEATURES[n].needs_positions],
-                      astrometry_columns=_astrometry_columns(names))
+                      astrometry_columns=_astrometry_columns(names), sky_directions=directions)
     except ValueError as exc:
         raise InputError(f"{method}: {exc}") from exc
 

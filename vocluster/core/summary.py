@@ -27,6 +27,8 @@ class ClusterSummary:
     distance_pc: float | None = None
     distance_error_pc: float | None = None
     parallax_zero_point: float | None = None
+    radial_velocity_kms: float | None = None
+    radial_velocity_error_kms: float | None = None
 
     def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
@@ -46,6 +48,8 @@ class ClusterSummary:
             f"centre   RA {fmt(self.ra)}  Dec {fmt(self.dec)} deg   r50 {fmt(self.r50_deg)} deg",
             f"distance {fmt(self.distance_pc, self.distance_error_pc, ' pc')} (1 / parallax, "
             f"zero-point {fmt(self.parallax_zero_point, unit=' mas')} removed)",
+            f"v_r      {fmt(self.radial_velocity_kms, self.radial_velocity_error_kms, ' km/s')}"
+            " (astrometric: from the perspective change of proper motion across the field)",
         ]
 
 
@@ -90,7 +94,12 @@ PARAM_UNITS = {
     "intrinsic_parallax_dispersion": ("mas", "stat.stdev;pos.parallax"),
     "distance_pc": ("pc", "pos.distance"), "distance_error_pc": ("pc", "stat.error;pos.distance"),
     "parallax_zero_point": ("mas", "pos.parallax;arith.zp"),
+    "radial_velocity_kms": ("km/s", "phys.veloc;pos.heliocentric"),
+    "radial_velocity_error_kms": ("km/s", "stat.error;phys.veloc;pos.heliocentric"),
 }
+# The astrometric radial velocity is reported only when the field's lever arm measures
+# it to this formal error (km/s): wide fields of nearby clusters, not distant ones.
+MAX_RADIAL_VELOCITY_ERROR = 10.0
 
 
 def distance_from_parallax(parallax: float | None, error: float | None, release: str
@@ -118,12 +127,16 @@ def summarise(sample: GaiaSample, member: np.ndarray, prob: np.ndarray, estimato
         ra, dec = sky_centre(sample.values["ra"][member], sample.values["dec"][member])
         offsets = tangent_plane(sample.values["ra"][member], sample.values["dec"][member], ra, dec)
         r50 = float(np.median(np.hypot(offsets[:, 0], offsets[:, 1])))
-    pm_disp = plx_disp = None
+    pm_disp = plx_disp = radial = None
     mixture = getattr(estimator, "mixture_", None)
     if mixture is not None and tuple(feature_names[:3]) == ("pmra", "pmdec", "parallax"):
         variances = np.diag(mixture.fit_.cov)
         pm_disp = float(np.sqrt(0.5 * (variances[0] + variances[1])))
         plx_disp = float(np.sqrt(variances[2]))
+        if mixture.fit_.motion is not None and stats["parallax"][0] is not None:
+            radial = mixture.fit_.motion.radial_velocity(stats["parallax"][0])
+    if radial is not None and not radial.error <= MAX_RADIAL_VELOCITY_ERROR:
+        radial = None
     return ClusterSummary(
         n_members=int(member.sum()), expected_members=float(np.nansum(prob)),
         pmra=stats["pmra"][0], pmra_sem=stats["pmra"][1],
@@ -131,6 +144,8 @@ def summarise(sample: GaiaSample, member: np.ndarray, prob: np.ndarray, estimato
         parallax=stats["parallax"][0], parallax_sem=stats["parallax"][1],
         ra=ra, dec=dec, r50_deg=r50,
         intrinsic_pm_dispersion=pm_disp, intrinsic_parallax_dispersion=plx_disp,
+        radial_velocity_kms=None if radial is None else radial.value,
+        radial_velocity_error_kms=None if radial is None else radial.error,
         **dict(zip(("distance_pc", "distance_error_pc", "parallax_zero_point"),
                    distance_from_parallax(stats["parallax"][0], stats["parallax"][1],
                                           sample.release), strict=True)),

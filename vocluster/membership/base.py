@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from vocluster.membership.detection import Candidate, DetectionSpace
 from vocluster.membership.mixture import ClusterFieldMixture, log_gaussian_with_errors
+from vocluster.membership.perspective import KMS_PER_MASYR_KPC
 
 _CHI2_3D_99 = 11.34
 # Hunt & Reffert keep clusters whose CST exceeds 3 sigma and trust those above 5; random
@@ -29,7 +30,6 @@ MIN_SIGNIFICANCE = 5.0
 # tens of pc; the floors stand for Gaia's small-scale systematics (~0.02 mas, mas/yr).
 MAX_INTERNAL_VELOCITY_KMS = 4.0
 MAX_DEPTH_PC = 20.0
-KMS_PER_MASYR_KPC = 4.74047
 PM_SYSTEMATIC_FLOOR = 0.05
 PARALLAX_SYSTEMATIC_FLOOR = 0.03
 # A found cluster's mean parallax must match catalogue values within 3x this (mas, or
@@ -169,10 +169,13 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
         return seed
 
     def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
-            seed_columns=None, astrometry_columns=None) -> MembershipEstimator:
+            seed_columns=None, astrometry_columns=None,
+            sky_directions=None) -> MembershipEstimator:
         """`seed_columns`: the columns of X to detect the cluster in (default: all);
         `astrometry_columns`: where (pmra, pmdec, parallax) are in X, if they are, so that
-        the cluster's intrinsic spread can be bounded physically."""
+        the cluster's intrinsic spread can be bounded physically; `sky_directions`: a
+        PerspectiveMotion for the rows, so that the calibrated cluster's proper motion
+        follows perspective across the field."""
         x = np.asarray(X, dtype=float)
         self._astrometry = astrometry_columns
         errors = np.zeros_like(x) if X_err is None else np.asarray(X_err, dtype=float)
@@ -192,7 +195,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
                 x, errors**2, start, positions,
                 None if magnitudes is None else np.asarray(magnitudes, dtype=float),
                 self._spread_limit(x, start, astrometry_columns),
-                self._sky_limit(x, start, astrometry_columns))
+                self._sky_limit(x, start, astrometry_columns), sky_directions,
+                astrometry_columns)
             self.membership_ = self.mixture_.membership_
             self._check_target_found()
         else:

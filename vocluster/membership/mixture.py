@@ -5,8 +5,9 @@ own errors (extreme deconvolution, Bovy et al. 2011), so a faint star with a 1 m
 error is judged against a correspondingly broader cluster. The field is a Gaussian
 mixture fitted to the stars that are not members, as a density of the features given
 each star's G magnitude when G is known (field.py); optionally a Plummer sky profile
-competes with the field's measured footprint. The posterior of the cluster component
-is the membership probability: it is what the fitted model says, not a score.
+competes with the field's measured footprint, and the cluster's mean proper motion
+follows each star's position as perspective demands (perspective.py). The posterior of
+the cluster component is the membership probability: it is what the fitted model says, not a score.
 
 Two physical guards keep the cluster a cluster on deep and distant fields:
 
@@ -29,6 +30,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from vocluster.membership.field import ClusterMagnitudes, FieldModel
+from vocluster.membership.perspective import PerspectiveMotion
 from vocluster.membership.spatial import PlummerOnFootprint
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -100,6 +102,7 @@ class MixtureFit:
     n_iter: int
     sky_centre: np.ndarray | None
     sky_scale: float | None
+    motion: PerspectiveMotion | None
 
 
 class ClusterFieldMixture:
@@ -137,10 +140,12 @@ class ClusterFieldMixture:
     def fit(self, x: np.ndarray, variances: np.ndarray, seed_weights: np.ndarray,
             positions: np.ndarray | None = None, magnitudes: np.ndarray | None = None,
             max_intrinsic_std: np.ndarray | None = None,
-            max_sky_scale: float | None = None) -> ClusterFieldMixture:
+            max_sky_scale: float | None = None, motion: PerspectiveMotion | None = None,
+            astrometry_columns: tuple[int, int, int] | None = None) -> ClusterFieldMixture:
         """`magnitudes` (G, NaN where unknown) make the field density depend on brightness;
         `max_intrinsic_std` (per feature) bounds the cluster's intrinsic spread and
-        `max_sky_scale` (deg) its size on the sky."""
+        `max_sky_scale` (deg) its size on the sky; `motion` with `astrometry_columns`
+        (pmra, pmdec, parallax in x) lets the cluster's proper motion follow perspective."""
         if seed_weights.sum() < _MIN_SEED_WEIGHT:
             raise ValueError("the seed group has fewer than 5 stars")
         rng = np.random.default_rng(self.random_state)
@@ -150,6 +155,8 @@ class ClusterFieldMixture:
         cov = cap_spread((w[:, None] * centred).T @ centred / w.sum() + 1e-6 * np.eye(x.shape[1]),
                          max_intrinsic_std)
         precise = precise_rows(x, variances)
+        perspective = _Perspective(motion, astrometry_columns, x.shape)
+        offset = perspective.offset(mean)
         weight = float(np.clip(w.sum() / len(x), 1e-4, 0.5))
         sky = PlummerOnFootprint(positions, max_sky_scale) if positions is not None else None
         if sky is not None:
@@ -157,7 +164,7 @@ class ClusterFieldMixture:
         membership = np.clip(w, 0.0, 1.0)
         # A seed may hold only the cluster's core: keep a broadened region around it out
         # of the first field fit, or the field would learn the cluster's halo.
-        broad = log_gaussian_with_errors(x, mean, 4.0 * cov, variances)
+        broad = log_gaussian_with_errors(x - offset, mean, 4.0 * cov, variances)
         peak = log_gaussian_with_errors(mean[None], mean, 4.0 * cov, np.zeros((1, len(mean))))
         exclusion = (membership > 0) | (peak[0] - broad < 0.5 * chi2.ppf(0.999, len(mean)))
         log_like, n_iter = -np.inf, 0
@@ -172,7 +179,7 @@ class ClusterFieldMixture:
                       ~exclusion if refit == 0 else self._field_rows(membership, precise, rng))
             log_field = field.log_density(x, magnitudes)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
-                log_cluster = log_gaussian_with_errors(x, mean, cov, variances)
+                log_cluster = log_gaussian_with_errors(x - offset, mean, cov, variances)
                 log_a = np.log(weight) + log_cluster
                 if cluster_g is not None:
                     log_a = log_a + cluster_g.log_density(membership)
@@ -192,9 +199,11 @@ class ClusterFieldMixture:
                 if defining.sum() < _MIN_SEED_WEIGHT:
                     defining = membership  # too few precise members: use them all
                 active = defining > 1e-5
-                mean, cov = deconvolved_moments(x[active], variances[active],
+                mean, cov = deconvolved_moments((x - offset)[active], variances[active],
                                                 defining[active], mean, cov)
                 cov = cap_spread(cov, max_intrinsic_std)
+                perspective.update(x, variances, defining, active, mean, cov)
+                offset = perspective.offset(mean)
                 if sky is not None:
                     sky.update(defining)
         self.membership_ = membership
@@ -202,5 +211,33 @@ class ClusterFieldMixture:
         self.fit_ = MixtureFit(mean=mean, cov=cov, weight=weight, log_likelihood=log_like,
                                n_iter=n_iter,
                                sky_centre=None if sky is None else sky.centre,
-                               sky_scale=None if sky is None else sky.scale)
+                               sky_scale=None if sky is None else sky.scale,
+                               motion=perspective.motion)
         return self
+
+
+class _Perspective:
+    """The mixture's view of PerspectiveMotion: per-row offsets of the cluster mean in
+    feature space (zero everywhere without a motion model or astrometry columns)."""
+
+    def __init__(self, motion: PerspectiveMotion | None,
+                 astrometry_columns: tuple[int, int, int] | None, shape: tuple[int, int]) -> None:
+        self.motion = motion if astrometry_columns is not None else None
+        self.columns = astrometry_columns
+        self.zero = np.zeros(shape)
+
+    def offset(self, mean: np.ndarray) -> np.ndarray | float:
+        if self.motion is None:
+            return 0.0
+        pm = list(self.columns[:2])
+        offset = self.zero.copy()
+        offset[:, pm] = self.motion.shift(mean[pm])
+        return offset
+
+    def update(self, x: np.ndarray, variances: np.ndarray, weights: np.ndarray,
+               active: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> None:
+        if self.motion is None:
+            return
+        pm, plx = list(self.columns[:2]), self.columns[2]
+        self.motion.update(active, x[active][:, pm], variances[active][:, pm] + np.diag(cov)[pm],
+                           weights[active], mean[pm], float(mean[plx]))
