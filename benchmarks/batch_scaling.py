@@ -30,7 +30,7 @@ from vocluster.batch import BatchCluster, FileTables, run_batch
 from vocluster.batch.engine import dask_client
 from vocluster.batch.membership import cluster_row, find_cluster_members
 from vocluster.batch.task import execute
-from vocluster.pipeline import MembershipOptions
+from vocluster.membership.pipeline import MembershipOptions
 
 FIELDS = {"Pleiades": "pleiades_dr3_cone.fits", "M67": "fields/m67.fits",
           "Praesepe": "fields/praesepe.fits", "alpha_Per": "fields/alphaper.fits",

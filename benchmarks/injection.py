@@ -25,15 +25,15 @@ import numpy as np
 from astropy.table import Table
 
 from vocluster.core.sample import load_sample
-from vocluster.errors import InputError
-from vocluster.membership.validation import (
+from vocluster.datasets.validation import (
     Footprint,
     Injection,
     injections_at,
     report,
     run_injection,
 )
-from vocluster.pipeline import MembershipOptions, Target, find_members
+from vocluster.errors import InputError
+from vocluster.membership.pipeline import MembershipOptions, Target, find_members
 
 METHODS = {"default": MembershipOptions(),
            "hdbscan-raw": MembershipOptions(method="hdbscan", calibrate=False)}

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
+from vocluster.datasets.synthetic import PRESETS, make_cone
 from vocluster.errors import InputError
-from vocluster.pipeline import MembershipOptions, find_members, resolve_target
-from vocluster.sources.synthetic import PRESETS, make_cone
+from vocluster.membership.pipeline import MembershipOptions, find_members, resolve_target
 
 
 def f1(member: np.ndarray, truth: np.ndarray) -> float:

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from vocluster.sources.files import write_table
-from vocluster.sources.synthetic import make_cone
+from vocluster.datasets.synthetic import make_cone
+from vocluster.io.files import write_table
 
 
 def run_cli(args: list[str]) -> tuple[float, float]:

@@ -32,7 +32,7 @@ from vocluster.classification.evaluation import reliability
 from vocluster.classification.morphology import MorphologyClassifier
 from vocluster.classification.preprocessing import Preprocessing
 from vocluster.classification.training import TrainConfig
-from vocluster.sources.stamp_files import read_stamp_folder
+from vocluster.io.stamp_files import read_stamp_folder
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pandas_m31"
 

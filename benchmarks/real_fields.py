@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from vocluster.pipeline import MembershipOptions, Target, find_members
+from vocluster.membership.pipeline import MembershipOptions, Target, find_members
 
 
 @dataclass

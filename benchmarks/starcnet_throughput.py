@@ -23,7 +23,7 @@ import torch
 from vocluster.classification.inference import Predictor
 from vocluster.classification.nets.starcnet import StarcNet
 from vocluster.classification.preprocessing import STARCNET_PREPROCESSING
-from vocluster.sources.stamp_simulator import simulate_stamps
+from vocluster.datasets.stamp_simulator import simulate_stamps
 
 
 def main() -> None:

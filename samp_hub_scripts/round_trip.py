@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pyvo.samp import SAMPHubServer, SAMPIntegratedClient
 
-from vocluster.sources.synthetic import make_cone
+from vocluster.datasets.synthetic import make_cone
 
 
 class _Watcher:

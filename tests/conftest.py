@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from vocluster.sources.synthetic import make_cone
+from vocluster.datasets.synthetic import make_cone
 
 
 @pytest.fixture(scope="session")

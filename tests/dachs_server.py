@@ -21,8 +21,8 @@ import numpy as np
 import requests
 from astropy.table import Table, vstack
 
-from vocluster.core.catalogue import known_clusters
-from vocluster.sources.synthetic import make_cone
+from vocluster.core.known_clusters import known_clusters
+from vocluster.datasets.synthetic import make_cone
 
 INPUTS = Path("/var/gavo/inputs")
 PREFIX = "vocluster_test_"

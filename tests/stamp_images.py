@@ -9,7 +9,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from vocluster.sources.stamp_simulator import HST_FILTERS, simulate_stamps
+from vocluster.datasets.stamp_simulator import HST_FILTERS, simulate_stamps
 
 SIZE = 320
 

@@ -33,9 +33,9 @@ from vocluster.batch import (
 )
 from vocluster.batch.engine import dask_client
 from vocluster.cli.main import main
-from vocluster.core.catalogue import lookup_cluster
-from vocluster.sources.services import Config, TapSettings
-from vocluster.sources.synthetic import make_cone
+from vocluster.core.known_clusters import lookup_cluster
+from vocluster.datasets.synthetic import make_cone
+from vocluster.vo.services import Config, TapSettings
 
 PRESETS = ("NGC 2682", "Melotte 22", "NGC 2516", "NGC 2632")
 
@@ -285,9 +285,9 @@ def test_image_sets_are_classified_on_dask_as_classify_does(dask_processes, tmp_
     `vocluster classify` writes for it, bad sets are failed rows, and a rerun skips."""
     from stamp_images import write_band_images
 
-    from vocluster.classification.catalogue import classify_table
+    from vocluster.classification.pipeline import classify_table
     from vocluster.classification.store import load_classifier
-    from vocluster.sources.images import read_band_images
+    from vocluster.io.images import read_band_images
 
     address, _ = dask_processes
     rows = []

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from vocluster.core.catalogue import lookup_cluster
+from vocluster.core.known_clusters import lookup_cluster
+from vocluster.datasets.synthetic import PRESETS, make_cone
 from vocluster.errors import InputError
-from vocluster.sources.synthetic import PRESETS, make_cone
 
 
 @pytest.mark.parametrize("name", ["NGC2682", "NGC 2682", "M67", "ngc_2682"])

@@ -11,7 +11,7 @@ from astropy.io.votable import parse
 from astropy.table import Table
 
 from vocluster.cli.main import main
-from vocluster.sources.files import read_table, write_table
+from vocluster.io.files import read_table, write_table
 
 
 @pytest.fixture(scope="module")

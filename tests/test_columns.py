@@ -98,8 +98,8 @@ def _vizier_tsv(path, cone):
 
 def test_vizier_tsv_with_sexagesimal_positions_is_read(tmp_path):
     from vocluster.core.sample import load_sample
-    from vocluster.sources.files import read_table
-    from vocluster.sources.synthetic import make_cone
+    from vocluster.datasets.synthetic import make_cone
+    from vocluster.io.files import read_table
 
     cone = make_cone("NGC 2682", seed=2, n_stars=300)
     table = read_table(_vizier_tsv(tmp_path / "cone.tsv", cone))
@@ -113,7 +113,7 @@ def test_vizier_tsv_with_sexagesimal_positions_is_read(tmp_path):
 
 def test_columns_mapping_and_format_on_the_command_line(tmp_path, capsys):
     from vocluster.cli.main import main
-    from vocluster.sources.synthetic import make_cone
+    from vocluster.datasets.synthetic import make_cone
 
     cone = make_cone("NGC 2682", seed=3, n_stars=2000)
     cone.rename_columns(["pmra", "pmdec", "parallax"], ["mu_a", "mu_d", "varpi"])

@@ -9,8 +9,8 @@ from vocluster.errors import InputError
 from vocluster.membership import METHODS, make_estimator
 from vocluster.membership.field import FieldModel
 from vocluster.membership.mixture import ClusterFieldMixture
+from vocluster.membership.pipeline import MembershipOptions, find_members, resolve_target
 from vocluster.membership.soft import student_t_assignment
-from vocluster.pipeline import MembershipOptions, find_members, resolve_target
 
 FAST = {"dec": {"pretrain_epochs": 3, "max_steps": 300, "n_init": 2, "device": "cpu"}}
 

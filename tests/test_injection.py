@@ -11,11 +11,11 @@ from vocluster.cli.main import main
 from vocluster.core.sample import load_sample
 from vocluster.datasets import isochrones
 from vocluster.datasets.injection import ClusterSpec, completeness_curve, simulate
+from vocluster.datasets.synthetic import make_cone
+from vocluster.datasets.validation import report, run_injection
 from vocluster.errors import InputError
-from vocluster.membership.validation import report, run_injection
-from vocluster.pipeline import MembershipOptions, Target
-from vocluster.sources.files import write_table
-from vocluster.sources.synthetic import make_cone
+from vocluster.io.files import write_table
+from vocluster.membership.pipeline import MembershipOptions, Target
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_missing_extra_is_named():
     code = ("import sys; sys.modules['ocelot'] = None; sys.modules['ocelot.simulate'] = None\n"
             "from vocluster.datasets.injection import ClusterSpec, simulate\n"
             "from vocluster.core.sample import load_sample\n"
-            "from vocluster.sources.synthetic import make_cone\n"
+            "from vocluster.datasets.synthetic import make_cone\n"
             "cone = make_cone('NGC 2682', seed=1, n_stars=500)\n"
             "simulate(ClusterSpec(132.8, 11.8, 900, 1, 1, 300), load_sample(cone), 1)\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

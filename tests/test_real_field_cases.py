@@ -11,9 +11,9 @@ from astropy.table import Table
 from conftest import f1_score
 
 from vocluster.core.sample import load_sample
+from vocluster.datasets.synthetic import make_cone
 from vocluster.errors import InputError
-from vocluster.pipeline import MembershipOptions, Target, find_members
-from vocluster.sources.synthetic import make_cone
+from vocluster.membership.pipeline import MembershipOptions, Target, find_members
 
 BOX = 0.3  # deg: the side of a small field around a distant cluster
 

@@ -24,8 +24,8 @@ from dachs_server import free_port
 from pyvo.samp import SAMPHubServer, SAMPIntegratedClient
 from stamp_images import write_band_images
 
-from vocluster.core.catalogue import lookup_cluster
-from vocluster.sources.synthetic import make_cone
+from vocluster.core.known_clusters import lookup_cluster
+from vocluster.datasets.synthetic import make_cone
 
 M67 = lookup_cluster("M67")
 # End to end with real peers (hub, daemon process, STILTS, JSAMP, TOPCAT, Chromium): the

@@ -98,8 +98,8 @@ def test_strict_training_fails_when_nothing_was_learnt(tmp_path, capsys):
 def test_fine_tuning_the_shipped_model_takes_its_card(tmp_path, capsys):
     """The shipped StarcNet is narrow and takes 32-px, 5-band stamps: `--from` needs no
     size flags, and stamps of another size are resized, never a traceback."""
-    from vocluster.sources.stamp_files import StampSet, write_npz
-    from vocluster.sources.stamp_simulator import HST_FILTERS, simulate_stamps
+    from vocluster.datasets.stamp_simulator import HST_FILTERS, simulate_stamps
+    from vocluster.io.stamp_files import StampSet, write_npz
 
     sim = simulate_stamps(60, seed=3)
     big = np.repeat(np.repeat(sim.stamps, 2, axis=-1), 2, axis=-2)  # 64-px stamps

@@ -16,10 +16,10 @@ from vocluster.classification.cutouts import (
     cut_stamps,
 )
 from vocluster.classification.preprocessing import STARCNET_PREPROCESSING, Preprocessing
+from vocluster.datasets.stamp_simulator import simulate_stamps
 from vocluster.errors import InputError
-from vocluster.sources.images import read_band_images
-from vocluster.sources.stamp_files import read_npz, read_stamp_folder, read_stamps, write_npz
-from vocluster.sources.stamp_simulator import simulate_stamps
+from vocluster.io.images import read_band_images
+from vocluster.io.stamp_files import read_npz, read_stamp_folder, read_stamps, write_npz
 
 
 def test_sky_cutouts_return_the_pasted_stamps(tmp_path):

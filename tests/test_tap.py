@@ -14,14 +14,14 @@ from dachs_server import EXTRA_CLUSTER
 from dachs_server import free_port as unused_port
 
 from vocluster.cli.main import main
-from vocluster.core.catalogue import lookup_cluster
+from vocluster.core.known_clusters import lookup_cluster
 from vocluster.core.quality import QualityCuts
 from vocluster.errors import InputError
-from vocluster.sources.cache import QueryCache
-from vocluster.sources.clusters import ClusterResolver, fetch_catalogue
-from vocluster.sources.gaia import fetch_cluster_cone, fetch_gaia_cone
-from vocluster.sources.mast import download_images, find_hst_images
-from vocluster.sources.services import (
+from vocluster.vo.cache import QueryCache
+from vocluster.vo.clusters import ClusterResolver, fetch_catalogue
+from vocluster.vo.gaia import fetch_cluster_cone, fetch_gaia_cone
+from vocluster.vo.mast import download_images, find_hst_images
+from vocluster.vo.services import (
     CLUSTER_CATALOGUES,
     GAIA_MIRRORS,
     Config,
@@ -29,7 +29,7 @@ from vocluster.sources.services import (
     TapSettings,
     load_config,
 )
-from vocluster.sources.tap import TapClient, TapError, TruncatedResultError
+from vocluster.vo.tap import TapClient, TapError, TruncatedResultError
 
 M67 = lookup_cluster("M67")
 FAST = TapSettings(timeout=10, retries=2, backoff=0.05)

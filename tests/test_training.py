@@ -14,15 +14,11 @@ from vocluster.classification.evaluation import choose_threshold, evaluate_predi
 from vocluster.classification.gradcam import grad_cam
 from vocluster.classification.preprocessing import Preprocessing
 from vocluster.classification.splits import group_split
-from vocluster.classification.store import (
-    fetch_published,
-    list_models,
-    load_classifier,
-    save_classifier,
-)
+from vocluster.classification.store import list_models, load_classifier, save_classifier
 from vocluster.classification.training import TrainConfig
+from vocluster.datasets.stamp_simulator import HST_FILTERS, simulate_stamps
 from vocluster.errors import InputError, OutputError
-from vocluster.sources.stamp_simulator import HST_FILTERS, simulate_stamps
+from vocluster.vo.weights import fetch_published
 
 QUICK = TrainConfig(epochs=6, batch_size=16, learning_rate=1e-3, patience=10, seed=3)
 

@@ -10,7 +10,7 @@ from astropy.io.votable import parse
 from astropy.table import MaskedColumn, Table
 from conftest import loud_skip
 
-from vocluster.sources.files import read_table, write_table
+from vocluster.io.files import read_table, write_table
 
 
 def _table() -> Table:

@@ -35,7 +35,7 @@ def test_wheel_install_classifies_with_the_shipped_model(tmp_path):
     assert install.returncode == 0, install.stderr
     code = ("import vocluster, numpy as np\n"
             "from vocluster.classification.store import load_classifier\n"
-            "from vocluster.sources.stamp_simulator import simulate_stamps\n"
+            "from vocluster.datasets.stamp_simulator import simulate_stamps\n"
             "assert 'site-packages' in vocluster.__file__, vocluster.__file__\n"
             "c = load_classifier('vocluster-sim-starcnet', device='cpu')\n"
             "p = c.predict_proba(simulate_stamps(8, seed=2).stamps)\n"

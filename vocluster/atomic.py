@@ -1,7 +1,9 @@
-"""Write-to-temp-then-rename, so an interrupted run never leaves a half-written file."""
+"""Write-to-temp-then-rename, so an interrupted run never leaves a half-written file;
+and the checksum that tells a damaged file from an intact one."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -78,3 +80,12 @@ def safe_stem(name: str, max_chars: int = 80) -> str:
     """A file-name stem from a name people chose (a table, a cluster): letters, digits and
     `._+-` kept, anything else one `_`, never hidden, never too long for a file system."""
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", name.strip()).strip("._")[:max_chars] or "table"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -25,7 +25,7 @@ from vocluster.batch.runner import Progress, run_items
 from vocluster.batch.task import output_path
 from vocluster.devices import resolve_device
 from vocluster.errors import InputError
-from vocluster.sources.files import read_table, write_table
+from vocluster.io.files import read_table, write_table
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,15 @@ def image_set_row(image_set: ImageSet, status: str, reason: str = "") -> dict:
 
 def classify_image_set(image_set: ImageSet, outdir: Path, model: str,
                        threshold: float | None, device: str) -> dict:
-    from vocluster.classification.catalogue import classify_table
+    from vocluster.classification.pipeline import classify_table
     from vocluster.classification.store import shared_classifier
-    from vocluster.sources.images import read_band_images
+    from vocluster.io.images import read_band_images
+    from vocluster.vo.services import load_config
 
     table = read_table(image_set.catalog)
     images = read_band_images(list(image_set.images))
-    classifier = shared_classifier(model, device)  # loaded once per worker process
+    # loaded once per worker process
+    classifier = shared_classifier(model, device, load_config().cache_dir)
     result = classify_table(table, images, classifier, threshold)
     output = write_table(result, output_path(outdir, image_set), overwrite=True)
     row = image_set_row(image_set, "ok")

@@ -17,10 +17,10 @@ import numpy as np
 from astropy.table import Table
 
 from vocluster.atomic import safe_stem
-from vocluster.core.catalogue import KnownCluster
+from vocluster.core.known_clusters import KnownCluster
 from vocluster.errors import InputError
-from vocluster.pipeline import Target
-from vocluster.sources.gaia import DEFAULT_RADIUS_FACTOR
+from vocluster.membership.pipeline import Target
+from vocluster.vo.gaia import DEFAULT_RADIUS_FACTOR
 
 #: what each quantity may be called in a user's list (VizieR's names, the catalogues')
 COLUMN_NAMES = {

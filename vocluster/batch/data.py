@@ -20,9 +20,9 @@ from astropy.table import Table
 from vocluster.batch.cluster_list import BatchCluster
 from vocluster.core.quality import QualityCuts
 from vocluster.errors import InputError
-from vocluster.sources.files import FORMATS, read_table
-from vocluster.sources.gaia import fetch_gaia_cone
-from vocluster.sources.services import Config
+from vocluster.io.files import FORMATS, read_table
+from vocluster.vo.gaia import fetch_gaia_cone
+from vocluster.vo.services import Config
 
 
 def _cone(cluster: BatchCluster) -> tuple[float, float, float]:

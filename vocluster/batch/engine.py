@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from vocluster.errors import InputError
 
 #: modules a worker imports once, before its first task, not inside every task's time
-WARM_MODULES = ("vocluster.pipeline", "vocluster.membership.detection",
-                "vocluster.membership.mixture", "vocluster.sources.files", "sklearn.cluster")
+WARM_MODULES = ("vocluster.membership.pipeline", "vocluster.membership.detection",
+                "vocluster.membership.mixture", "vocluster.io.files", "sklearn.cluster")
 
 
 def warm_imports() -> list[str]:

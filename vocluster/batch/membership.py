@@ -14,8 +14,8 @@ from vocluster.batch.cluster_list import BatchCluster
 from vocluster.batch.runner import Progress, run_items
 from vocluster.batch.task import Refused, output_path
 from vocluster.errors import VoclusterError
-from vocluster.pipeline import MembershipOptions, find_members
-from vocluster.sources.files import write_table
+from vocluster.io.files import write_table
+from vocluster.membership.pipeline import MembershipOptions, find_members
 
 SUMMARY_UNITS = {"pmra": "mas/yr", "pmra_sem": "mas/yr", "pmdec": "mas/yr",
                  "pmdec_sem": "mas/yr", "parallax": "mas", "parallax_sem": "mas", "ra": "deg",

@@ -20,7 +20,7 @@ from astropy.table import Table
 from vocluster.atomic import remove_stale_temporaries
 from vocluster.batch.engine import dask_client
 from vocluster.batch.task import STATUS_DIR, Blank, Item, Work, execute, finished_row
-from vocluster.sources.files import write_table
+from vocluster.io.files import write_table
 
 SUMMARY_FILES = ("summary.vot", "summary.parquet")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from vocluster.errors import VoclusterError, error_text
-from vocluster.sources.files import write_text
+from vocluster.io.files import write_text
 
 STATUS_DIR = "status"
 #: statuses a rerun keeps; "failed" (a crash, a dead worker, a dead service) is redone

@@ -1,7 +1,7 @@
 """Where models live: a directory per model with `weights.pt` (a plain state_dict),
 `card.json` and a rendered `README.md`; found by name in `models/` of the project,
-`$VOCLUSTER_MODELS` and the user's cache, or given by path. Published weights are
-fetched by URL into the cache, checksum checked.
+`$VOCLUSTER_MODELS` and the user's cache, or given by path. No network here: published
+weights are fetched into the cache by `vocluster.vo.weights`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from pathlib import Path
 
 import torch
 
-from vocluster.atomic import atomic_directory
+from vocluster.atomic import atomic_directory, sha256_file
 from vocluster.classification.card import STARCNET_CLASS_NAMES, ModelCard
 from vocluster.classification.classifier import StampClassifier
 from vocluster.classification.preprocessing import STARCNET_PREPROCESSING
 from vocluster.errors import InputError
-from vocluster.sources.cache import sha256_file
 
 # The shipped models are package data (vocluster/models/<name>/), found the same way in
 # a wheel install as in a source checkout.
@@ -91,12 +90,11 @@ def load_classifier(name_or_path: str, device: str = "auto", compile: bool = Fal
 
 
 @functools.lru_cache(maxsize=4)
-def shared_classifier(name_or_path: str, device: str = "auto") -> StampClassifier:
+def shared_classifier(name_or_path: str, device: str = "auto",
+                      cache_dir: Path | None = None) -> StampClassifier:
     """One loaded classifier per model and device in this process (a server, a Dask
     worker): its weights are read and checked once, not for every request."""
-    from vocluster.sources.services import load_config
-
-    return load_classifier(name_or_path, device=device, cache_dir=load_config().cache_dir)
+    return load_classifier(name_or_path, device=device, cache_dir=cache_dir)
 
 
 def import_keras(path: Path, card: ModelCard, directory: Path, overwrite: bool = False) -> Path:
@@ -114,7 +112,7 @@ def import_keras(path: Path, card: ModelCard, directory: Path, overwrite: bool =
     with atomic_directory(directory, overwrite) as tmp:
         shutil.copyfile(path, tmp / KERAS_FILE)
         card.weights_sha256 = sha256_file(tmp / KERAS_FILE)
-        _write_card(card, tmp)
+        write_card(card, tmp)
     return directory
 
 
@@ -124,42 +122,10 @@ def save_classifier(classifier: StampClassifier, directory: Path,
     with atomic_directory(directory, overwrite) as tmp:
         torch.save(classifier.net.state_dict(), tmp / WEIGHTS)
         classifier.card.weights_sha256 = sha256_file(tmp / WEIGHTS)
-        _write_card(classifier.card, tmp)
+        write_card(classifier.card, tmp)
     return directory
 
 
-def _write_card(card: ModelCard, directory: Path) -> None:
+def write_card(card: ModelCard, directory: Path) -> None:
     card.write(directory / CARD)
     (directory / "README.md").write_text(card.markdown())
-
-
-def fetch_published(name: str, url: str, cache_dir: Path, sha256: str | None = None,
-                    max_bytes: int = 2 << 30, timeout: float = 60) -> Path:
-    """Download published weights into the user's model directory and give them a card.
-
-    With `sha256` the download must match it; without, the checksum is recorded in the
-    card and checked every time the model loads."""
-    from vocluster.sources.download import stream_to
-
-    if name not in PUBLISHED:
-        raise InputError(f"no card for published model {name!r}; known: {', '.join(PUBLISHED)}")
-    card = ModelCard.from_dict(PUBLISHED[name].as_dict())
-    target = cache_dir / "models" / name
-    with atomic_directory(target, overwrite=True) as tmp:
-        if url.startswith("file:") or Path(url).is_file():
-            shutil.copyfile(url.removeprefix("file://").removeprefix("file:"), tmp / WEIGHTS)
-        else:
-            stream_to(url, tmp / WEIGHTS, max_bytes=max_bytes, timeout=timeout)
-        digest = sha256_file(tmp / WEIGHTS)
-        if sha256 and digest != sha256.lower():
-            raise InputError(f"{url}: checksum {digest} does not match the expected {sha256}")
-        card.weights_sha256, card.source_url = digest, url
-        classifier = StampClassifier(card, device="cpu")
-        try:
-            classifier.net.load_state_dict(torch.load(tmp / WEIGHTS, map_location="cpu",
-                                                      weights_only=True))
-        except (RuntimeError, OSError) as exc:
-            raise InputError(f"{url} is not a {card.arch} state_dict: "
-                             f"{str(exc).splitlines()[0]}") from exc
-        _write_card(card, tmp)
-    return target

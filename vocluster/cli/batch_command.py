@@ -38,9 +38,9 @@ def _add_engine_arguments(parser: argparse.ArgumentParser, items: str) -> None:
 
 def _cluster_list(args: argparse.Namespace, config, resolver):
     from vocluster.batch import clusters_from_table, complete_from_catalogue, select_from_catalogue
-    from vocluster.core.catalogue import known_clusters, lookup_cluster
-    from vocluster.sources.clusters import fetch_catalogue
-    from vocluster.sources.files import input_format, read_table
+    from vocluster.core.known_clusters import known_clusters, lookup_cluster
+    from vocluster.io.files import input_format, read_table
+    from vocluster.vo.clusters import fetch_catalogue
 
     if Path(args.clusters).exists():
         if args.select or args.all:
@@ -132,7 +132,7 @@ def cmd_batch(args: argparse.Namespace, make_options, make_config, make_resolver
 
 def cmd_classify_batch(args: argparse.Namespace) -> int:
     from vocluster.batch import image_sets_from_table, run_classify_batch
-    from vocluster.sources.files import read_table
+    from vocluster.io.files import read_table
 
     manifest = Path(args.manifest)
     image_sets = image_sets_from_table(read_table(manifest), manifest.resolve().parent)

@@ -25,8 +25,8 @@ def _progress_bar() -> Progress:
 def _labelled_stamps(args: argparse.Namespace):
     """(StampSet, class numbers, class names, cluster classes) from --data or --simulate."""
     from vocluster.classification.card import STARCNET_CLASS_NAMES
-    from vocluster.sources.stamp_files import StampSet, read_stamps
-    from vocluster.sources.stamp_simulator import HST_FILTERS, simulate_stamps
+    from vocluster.datasets.stamp_simulator import HST_FILTERS, simulate_stamps
+    from vocluster.io.stamp_files import StampSet, read_stamps
 
     if args.simulate:
         sim = simulate_stamps(args.simulate, seed=args.data_seed)
@@ -99,7 +99,7 @@ def _take_from_card(args: argparse.Namespace, stamps: np.ndarray) -> np.ndarray:
     are resized to the size the model was trained on."""
     from vocluster.classification.card import ModelCard
     from vocluster.classification.store import CARD, find_model
-    from vocluster.sources.stamp_files import resize_stamps
+    from vocluster.io.stamp_files import resize_stamps
 
     card = ModelCard.read(find_model(args.from_model) / CARD)
     if card.arch == "keras":
@@ -269,8 +269,8 @@ def _print_report(report: dict, class_names: dict) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from vocluster.classification.evaluation import choose_threshold, evaluate_predictions
     from vocluster.classification.store import load_classifier
+    from vocluster.io.files import write_text
     from vocluster.reports.classification_plots import plot_evaluation
-    from vocluster.sources.files import write_text
 
     classifier = load_classifier(args.model, device=args.device)
     card = classifier.card
@@ -295,16 +295,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _images_and_table(args: argparse.Namespace):
-    from vocluster.sources.files import read_table
-    from vocluster.sources.images import read_band_images
+    from vocluster.io.files import read_table
+    from vocluster.io.images import read_band_images
 
     return read_table(args.catalog), read_band_images(args.images)
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from vocluster.classification.catalogue import classify_table
+    from vocluster.classification.pipeline import classify_table
     from vocluster.classification.store import load_classifier
-    from vocluster.sources.files import table_format, write_table
+    from vocluster.io.files import table_format, write_table
 
     table_format(args.output)
     if Path(args.output).exists() and not args.overwrite:
@@ -326,8 +326,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from vocluster.classification.catalogue import stamps_for_table
     from vocluster.classification.gradcam import grad_cam
+    from vocluster.classification.pipeline import stamps_for_table
     from vocluster.classification.store import load_classifier
     from vocluster.reports.classification_plots import plot_gradcam
 
@@ -357,8 +357,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from vocluster.classification.store import CARD, fetch_published, find_model, list_models
-    from vocluster.sources.services import load_config
+    from vocluster.classification.store import CARD, find_model, list_models
+    from vocluster.vo.services import load_config
+    from vocluster.vo.weights import fetch_published
 
     cache_dir = load_config().cache_dir
     if args.action == "list":

@@ -99,7 +99,7 @@ def _add_service_options(parser: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace):
     from dataclasses import replace
 
-    from vocluster.sources.services import load_config
+    from vocluster.vo.services import load_config
 
     config = load_config()
     overrides = {}
@@ -111,7 +111,7 @@ def _config(args: argparse.Namespace):
 
 
 def _resolver(args: argparse.Namespace, config):
-    from vocluster.sources.clusters import ClusterResolver
+    from vocluster.vo.clusters import ClusterResolver
 
     return ClusterResolver(config, catalogue=getattr(args, "catalogue", None),
                            offline=getattr(args, "offline", True),
@@ -125,7 +125,7 @@ def _progress(message: str) -> None:
 def _fetch_cone(args: argparse.Namespace, name: str | None):
     """The Gaia cone for `fetch` and input-less `members`: a named cluster or ra/dec/radius."""
     from vocluster.core.quality import QualityCuts
-    from vocluster.sources.gaia import fetch_cluster_cone, fetch_gaia_cone
+    from vocluster.vo.gaia import fetch_cluster_cone, fetch_gaia_cone
 
     config = _config(args)
     cuts = QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g)
@@ -144,7 +144,7 @@ def _fetch_cone(args: argparse.Namespace, name: str | None):
 def _options(args: argparse.Namespace):
     from vocluster.core.columns import parse_column_mapping
     from vocluster.core.quality import QualityCuts
-    from vocluster.pipeline import MembershipOptions, resolve_target
+    from vocluster.membership.pipeline import MembershipOptions, resolve_target
 
     quantile = None
     if args.quantile_filter is not None:
@@ -178,7 +178,7 @@ def _check_writable(paths: list[str | None], overwrite: bool) -> None:
 
 def _write_outputs(result, output: str, plot: str | None, summary_json: str | None,
                    overwrite: bool, title: str) -> None:
-    from vocluster.sources.files import write_table, write_text
+    from vocluster.io.files import write_table, write_text
 
     write_table(result.table, output, overwrite=overwrite)
     if summary_json:
@@ -191,8 +191,8 @@ def _write_outputs(result, output: str, plot: str | None, summary_json: str | No
 
 
 def cmd_members(args: argparse.Namespace) -> int:
-    from vocluster.pipeline import find_members
-    from vocluster.sources.files import input_format, read_table, table_format
+    from vocluster.io.files import input_format, read_table, table_format
+    from vocluster.membership.pipeline import find_members
 
     table_format(args.output)
     if args.plot:
@@ -222,7 +222,7 @@ def cmd_members(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from vocluster.sources.files import table_format, write_table
+    from vocluster.io.files import table_format, write_table
 
     table_format(args.output)
     _check_writable([args.output], args.overwrite)
@@ -235,7 +235,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_cache(args: argparse.Namespace) -> int:
     import time
 
-    from vocluster.sources.cache import QueryCache
+    from vocluster.vo.cache import QueryCache
 
     cache = QueryCache(_config(args).cache_dir)
     if args.action == "clear":
@@ -255,8 +255,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    from vocluster.sources.files import table_format, write_table
-    from vocluster.sources.mast import download_images, find_hst_images
+    from vocluster.io.files import table_format, write_table
+    from vocluster.vo.mast import download_images, find_hst_images
 
     if args.output:
         table_format(args.output)
@@ -285,7 +285,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
 
     from vocluster.atomic import remove_stale_temporaries
-    from vocluster.pipeline import MembershipOptions
+    from vocluster.membership.pipeline import MembershipOptions
     from vocluster.service.daemon import SampDaemon
     from vocluster.service.http import ServiceHTTPServer
     from vocluster.service.tasks import ServiceSettings
@@ -352,8 +352,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from vocluster.pipeline import MembershipOptions, find_members
-    from vocluster.sources.synthetic import make_cone, preset
+    from vocluster.datasets.synthetic import make_cone, preset
+    from vocluster.membership.pipeline import MembershipOptions, find_members
 
     cluster = preset(args.preset)
     out_dir = Path(args.out_dir)

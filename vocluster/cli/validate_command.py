@@ -30,9 +30,9 @@ def _outputs(stem: str) -> dict[str, Path]:
 
 def cmd_validate(args: argparse.Namespace, options, progress) -> int:
     from vocluster.cli.main import _check_writable
-    from vocluster.membership.validation import run_validation, summary_line
+    from vocluster.datasets.validation import run_validation, summary_line
+    from vocluster.io.files import input_format, read_table, write_table, write_text
     from vocluster.reports.validation_plots import plot_validation
-    from vocluster.sources.files import input_format, read_table, write_table, write_text
 
     outputs = _outputs(args.output)
     _check_writable([str(p) for p in outputs.values()], args.overwrite)

@@ -35,12 +35,19 @@ def make_estimator(method: str, **params) -> MembershipEstimator:
     return estimator_class(method)(**params)
 
 
-def __getattr__(name: str):
-    if name == "MembershipEstimator":
-        from vocluster.membership.base import MembershipEstimator
+# The table-in/table-out entry points, imported on first use (see METHODS for why).
+_LAZY = {"MembershipEstimator": "vocluster.membership.base",
+         **{name: "vocluster.membership.pipeline"
+            for name in ("MembershipOptions", "MembershipResult", "Target", "find_members",
+                         "resolve_target")}}
 
-        return MembershipEstimator
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["AUTO_METHOD", "METHODS", "MembershipEstimator", "estimator_class", "make_estimator"]
+__all__ = ["AUTO_METHOD", "METHODS", "MembershipEstimator", "MembershipOptions",
+           "MembershipResult", "Target", "estimator_class", "find_members", "make_estimator",
+           "resolve_target"]

@@ -22,7 +22,7 @@ from pyvo.samp import conf as samp_conf
 
 from vocluster import __version__
 from vocluster.errors import VoclusterError, error_text
-from vocluster.pipeline import find_members
+from vocluster.membership.pipeline import find_members
 from vocluster.service.jobs import JobQueue, QueueFullError
 from vocluster.service.tasks import (
     Outcome,
@@ -38,7 +38,7 @@ from vocluster.service.tasks import (
     validation_outcome,
     write_result,
 )
-from vocluster.sources.gaia import DEFAULT_RADIUS_FACTOR
+from vocluster.vo.gaia import DEFAULT_RADIUS_FACTOR
 
 log = logging.getLogger("vocluster.samp")
 # pyvo.samp otherwise probes http://google.com on every connect (internet_on()): a SAMP

@@ -14,17 +14,17 @@ from astropy.table import Table
 
 from vocluster.atomic import safe_stem
 from vocluster.errors import InputError
-from vocluster.pipeline import MembershipOptions, MembershipResult, Target, find_members
+from vocluster.io.files import read_table, write_table
+from vocluster.membership.pipeline import MembershipOptions, MembershipResult, Target, find_members
 from vocluster.service.urls import (
     DEFAULT_MAX_BYTES,
     check_local_file,
     default_file_roots,
     fetch_to,
 )
-from vocluster.sources.clusters import ClusterResolver
-from vocluster.sources.files import read_table, write_table
-from vocluster.sources.gaia import fetch_gaia_cone
-from vocluster.sources.services import Config, load_config
+from vocluster.vo.clusters import ClusterResolver
+from vocluster.vo.gaia import fetch_gaia_cone
+from vocluster.vo.services import Config, load_config
 
 FORMATS = {"votable": "votable", "fits": "fits"}
 
@@ -180,7 +180,7 @@ def validation_outcome(table: Table, options: MembershipOptions, params: dict[st
                        progress: Callable[[str], None]) -> Outcome:
     """`vocluster validate` over SAMP: the per-cluster table goes back, the figures in the
     reply's summary."""
-    from vocluster.membership.validation import run_validation, summary_line
+    from vocluster.datasets.validation import run_validation, summary_line
 
     try:
         n_clusters = int(params.get("n-clusters", 10))
@@ -221,14 +221,16 @@ def check_sent_images(references: list[str], settings: ServiceSettings) -> None:
 def classify_outcome(table: Table, images: list[str], model: str, threshold: float | None,
                      settings: ServiceSettings) -> Outcome:
     """Classify the catalogue's positions on the band images with a stored model."""
-    from vocluster.classification.catalogue import classify_table
+    from vocluster.classification.pipeline import classify_table
     from vocluster.classification.store import shared_classifier
-    from vocluster.sources.images import read_band_images
+    from vocluster.io.images import read_band_images
 
     with tempfile.TemporaryDirectory(prefix="vocluster-img-") as tmp:
         paths = [local_image(ref, Path(tmp), settings) for ref in images]
         bands = read_band_images(paths)
-    result = classify_table(table, bands, shared_classifier(model), threshold)
+    result = classify_table(table, bands,
+                            shared_classifier(model, cache_dir=settings.config.cache_dir),
+                            threshold)
     rows = true_rows(result, "is_cluster")
     text = (f"{result.meta['vocluster_classified']} classified with {model}, {len(rows)} "
             f"clusters, {result.meta['vocluster_unclassified']} off the images")

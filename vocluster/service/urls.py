@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from vocluster.errors import InputError
-from vocluster.sources.download import stream_to
+from vocluster.vo.download import stream_to
 
 DEFAULT_MAX_BYTES = 200 * 1024**2
 NEVER_READ = tuple(Path(p) for p in ("/proc", "/sys", "/dev", "/etc"))

@@ -12,7 +12,7 @@ import numpy as np
 import pyvo
 from astropy.table import Table
 
-from vocluster.core.catalogue import (
+from vocluster.core.known_clusters import (
     KnownCluster,
     known_clusters,
     lookup_cluster,
@@ -20,10 +20,10 @@ from vocluster.core.catalogue import (
     suggestions,
 )
 from vocluster.errors import InputError
-from vocluster.sources.adql import catalogue_query
-from vocluster.sources.cache import QueryCache
-from vocluster.sources.services import CATALOGUE_REFERENCES, Config, load_config
-from vocluster.sources.tap import TapClient, TapError
+from vocluster.vo.adql import catalogue_query
+from vocluster.vo.cache import QueryCache
+from vocluster.vo.services import CATALOGUE_REFERENCES, Config, load_config
+from vocluster.vo.tap import TapClient, TapError
 
 
 def fetch_catalogue(name: str | None = None, *, config: Config | None = None,

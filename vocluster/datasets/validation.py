@@ -23,7 +23,7 @@ from vocluster.core.sample import GaiaSample, load_sample, sky_centre, tangent_p
 from vocluster.datasets.injection import ClusterSpec, inject, simulate
 from vocluster.errors import InputError
 from vocluster.membership.base import intrinsic_spread_limit
-from vocluster.pipeline import MembershipOptions, MembershipResult, Target, find_members
+from vocluster.membership.pipeline import MembershipOptions, MembershipResult, Target, find_members
 
 MIN_PROBABILITY = 0.05
 G_BINS = np.arange(8.0, 22.5, 1.0)

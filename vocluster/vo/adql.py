@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from vocluster.core.quality import QualityCuts
 from vocluster.errors import InputError
-from vocluster.sources.services import TableMapping
+from vocluster.vo.services import TableMapping
 
 
 def _number(value: float, what: str) -> str:

@@ -7,12 +7,12 @@ from collections.abc import Callable
 import pyvo
 from astropy.table import Table
 
-from vocluster.core.catalogue import KnownCluster
+from vocluster.core.known_clusters import KnownCluster
 from vocluster.core.quality import QualityCuts
-from vocluster.sources.adql import gaia_cone_query
-from vocluster.sources.cache import QueryCache
-from vocluster.sources.services import Config, load_config
-from vocluster.sources.tap import TapClient
+from vocluster.vo.adql import gaia_cone_query
+from vocluster.vo.cache import QueryCache
+from vocluster.vo.services import Config, load_config
+from vocluster.vo.tap import TapClient
 
 #: the DEC thesis took cones of 1.5 x the catalogue radius
 DEFAULT_RADIUS_FACTOR = 1.5

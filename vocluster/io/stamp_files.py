@@ -81,7 +81,7 @@ def _stack(stamps: list[np.ndarray], where: Path) -> np.ndarray:
 def read_stamp_table(path: str | Path, size: int | None = None) -> StampSet:
     """A table listing image files (column `file`, relative to the table) with `label`
     and optionally `group` columns."""
-    from vocluster.sources.files import read_table
+    from vocluster.io.files import read_table
 
     path = Path(path)
     table = read_table(path)
@@ -120,7 +120,7 @@ def write_npz(stamp_set: StampSet, path: str | Path, overwrite: bool = False) ->
 def read_stamps(path: str | Path, group_pattern: str = DEFAULT_GROUP_PATTERN,
                 size: int | None = None) -> StampSet:
     """A folder of images, a table listing images and labels, or an .npz file."""
-    from vocluster.sources.files import FORMATS
+    from vocluster.io.files import FORMATS
 
     path = Path(path)
     if path.suffix == ".npz":

@@ -19,19 +19,11 @@ from pathlib import Path
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyWarning
 
-from vocluster.atomic import atomic_output
+from vocluster.atomic import atomic_output, sha256_file
 from vocluster.errors import InputError
-from vocluster.sources.files import read_table
+from vocluster.io.files import read_table
 
 log = logging.getLogger(__name__)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from astropy.utils.exceptions import AstropyWarning
 from vocluster.atomic import atomic_output
 from vocluster.core.summary import PARAM_UNITS
 from vocluster.errors import InputError
-from vocluster.sources.votable_binary2 import binary2_stream
+from vocluster.io.votable_binary2 import binary2_stream
 
 FORMATS = {
     ".vot": "votable", ".votable": "votable", ".xml": "votable",

@@ -28,9 +28,9 @@ from pyvo.dal.exceptions import (
 )
 
 from vocluster.errors import VoclusterError
-from vocluster.sources.adql import count_query
-from vocluster.sources.cache import QueryCache
-from vocluster.sources.services import TapSettings
+from vocluster.vo.adql import count_query
+from vocluster.vo.cache import QueryCache
+from vocluster.vo.services import TapSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

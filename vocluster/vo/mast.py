@@ -10,11 +10,11 @@ import pyvo
 from astropy.table import Table
 
 from vocluster.errors import InputError
-from vocluster.sources.adql import obscore_image_query
-from vocluster.sources.cache import QueryCache
-from vocluster.sources.download import stream_to
-from vocluster.sources.services import Config, load_config
-from vocluster.sources.tap import TapClient
+from vocluster.vo.adql import obscore_image_query
+from vocluster.vo.cache import QueryCache
+from vocluster.vo.download import stream_to
+from vocluster.vo.services import Config, load_config
+from vocluster.vo.tap import TapClient
 
 #: pivot wavelengths (m) of the HST filters StarcNet-style pipelines use
 HST_PIVOT_M = {

@@ -13,8 +13,8 @@ import numpy as np
 from astropy.table import MaskedColumn, Table
 
 from vocluster import __version__
-from vocluster.core.catalogue import KnownCluster, lookup_cluster
 from vocluster.core.features import FEATURES, build_features, resolve_feature_names
+from vocluster.core.known_clusters import KnownCluster, lookup_cluster
 from vocluster.core.quality import QualityCuts, usable_rows
 from vocluster.core.sample import GaiaSample, load_sample, sky_centre, tangent_plane
 from vocluster.core.summary import ClusterSummary, summarise
@@ -183,7 +183,7 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
     MembershipOptions field as a keyword::
 
         >>> from astropy.table import Table
-        >>> from vocluster.pipeline import find_members
+        >>> from vocluster.membership.pipeline import find_members
         >>> cone = Table.read("pleiades_cone.vot")                       # doctest: +SKIP
         >>> result = find_members(cone, target="Pleiades")               # doctest: +SKIP
         >>> result = find_members(cone, pm=(20.1, -45.5), plx=7.35, method="dec")  # doctest: +SKIP
