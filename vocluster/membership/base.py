@@ -12,10 +12,11 @@ values themselves (a cluster too sparse to be detected on its own).
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from vocluster.membership.detection import Candidate, DetectionSpace
 from vocluster.membership.mixture import ClusterFieldMixture, log_gaussian_with_errors
@@ -74,7 +75,7 @@ def choose_target_group(soft: np.ndarray, seed: np.ndarray) -> int:
     return int(np.argmax(score))
 
 
-class MembershipEstimator(ClusterMixin, BaseEstimator):
+class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
     """Base: fit(X, X_err, positions) -> predict_proba [P(field), P(cluster)], predict 0/1.
 
     `target_mean`/`target_spread` (feature units) point at the cluster from a
@@ -84,13 +85,15 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
 
     def __init__(self, target_mean=None, target_spread=None, calibrate: bool = True,
                  random_state: int = 0, candidate: int = 1,
-                 min_significance: float = MIN_SIGNIFICANCE) -> None:
+                 min_significance: float = MIN_SIGNIFICANCE,
+                 mixture: ClusterFieldMixture | None = None) -> None:
         self.target_mean = target_mean
         self.target_spread = target_spread
         self.calibrate = calibrate
         self.random_state = random_state
         self.candidate = candidate
         self.min_significance = min_significance
+        self.mixture = mixture
 
     @abstractmethod
     def _group(self, x: np.ndarray, errors: np.ndarray, seed: np.ndarray,
@@ -171,15 +174,50 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
     def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
             seed_columns=None, astrometry_columns=None,
             sky_directions=None) -> MembershipEstimator:
-        """`seed_columns`: the columns of X to detect the cluster in (default: all);
-        `astrometry_columns`: where (pmra, pmdec, parallax) are in X, if they are, so that
-        the cluster's intrinsic spread can be bounded physically; `sky_directions`: a
-        PerspectiveMotion for the rows, so that the calibrated cluster's proper motion
-        follows perspective across the field."""
-        x = np.asarray(X, dtype=float)
+        """Find the cluster among the rows of X and its members' probabilities.
+
+        Parameters
+        ----------
+        X : array of shape (n_stars, n_features)
+            The features (for example pmra, pmdec, parallax); finite.
+        y : ignored
+        X_err : array of shape (n_stars, n_features), optional
+            Each feature's measurement error (>= 0); zero when not given.
+        positions : array of shape (n_stars, 2), optional
+            Tangent-plane offsets (deg) for the sky terms of detection and calibration.
+        magnitudes : array of shape (n_stars,), optional
+            G (NaN where unknown): the calibrated field then depends on brightness.
+        seed_columns : list of int, optional
+            The columns of X to detect the cluster in (default: all).
+        astrometry_columns : (int, int, int), optional
+            Where (pmra, pmdec, parallax) are in X, so that the cluster's intrinsic spread
+            is bounded physically and its motion follows perspective.
+        sky_directions : PerspectiveMotion, optional
+            The rows' directions, for the perspective model of the calibrated cluster.
+
+        Returns
+        -------
+        self
+            With `membership_` (P(cluster) per row), `labels_` (the method's groups, -1
+            for noise), `target_group_`, `candidates_` and, when calibrated, `mixture_`.
+        """
+        x = check_array(X, dtype=float, ensure_min_samples=5)
+        errors = np.zeros_like(x) if X_err is None else check_array(X_err, dtype=float)
+        if errors.shape != x.shape:
+            raise ValueError(f"X_err has shape {errors.shape}, X {x.shape}")
+        if np.any(errors < 0):
+            raise ValueError("X_err holds negative errors")
+        if positions is not None:
+            positions = check_array(positions, dtype=float)
+            if positions.shape != (len(x), 2):
+                raise ValueError(f"positions must be ({len(x)}, 2), not {positions.shape}")
+        if magnitudes is not None:
+            magnitudes = check_array(magnitudes, dtype=float, ensure_2d=False,
+                                     ensure_all_finite="allow-nan")
+            if magnitudes.shape != (len(x),):
+                raise ValueError(f"magnitudes must have {len(x)} values")
+        self.n_features_in_ = x.shape[1]
         self._astrometry = astrometry_columns
-        errors = np.zeros_like(x) if X_err is None else np.asarray(X_err, dtype=float)
-        positions = None if positions is None else np.asarray(positions, dtype=float)
         seed = self._seed(x, errors, positions, seed_columns, astrometry_columns)
         self.labels_, soft = self._group(x, errors, seed, positions)
         self.target_group_ = choose_target_group(soft, seed)
@@ -191,9 +229,9 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
             if start.sum() < 5:
                 raise ValueError("the method's target group and the seed share fewer than 5 "
                                  "stars")
-            self.mixture_ = ClusterFieldMixture(random_state=self.random_state).fit(
-                x, errors**2, start, positions,
-                None if magnitudes is None else np.asarray(magnitudes, dtype=float),
+            mixture = ClusterFieldMixture() if self.mixture is None else clone(self.mixture)
+            self.mixture_ = mixture.set_params(random_state=self.random_state).fit(
+                x, errors**2, start, positions, magnitudes,
                 self._spread_limit(x, start, astrometry_columns),
                 self._sky_limit(x, start, astrometry_columns), sky_directions,
                 astrometry_columns)
@@ -241,12 +279,20 @@ class MembershipEstimator(ClusterMixin, BaseEstimator):
 
     def predict_proba(self, X=None) -> np.ndarray:
         """[P(field), P(cluster)] of the fitted rows (the methods are transductive)."""
-        if X is not None and len(X) != len(self.membership_):
-            raise ValueError("membership is transductive: predict_proba needs the fitted rows")
+        check_is_fitted(self, "membership_")
+        if X is not None:
+            x = check_array(X, dtype=float)
+            if x.shape != (len(self.membership_), self.n_features_in_):
+                raise ValueError(f"membership is transductive: predict_proba needs the "
+                                 f"{len(self.membership_)} x {self.n_features_in_} fitted rows, "
+                                 f"not {x.shape[0]} x {x.shape[1]}")
         return np.column_stack([1.0 - self.membership_, self.membership_])
 
     def predict(self, X=None) -> np.ndarray:
+        """1 for members (P(cluster) >= 0.5), 0 for the field, of the fitted rows."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def fit_predict(self, X, y=None, **kwargs) -> np.ndarray:
-        return self.fit(X, **kwargs).predict()
+        """The method's group of each row (`labels_`, -1 for noise), as ClusterMixin has it;
+        `predict()` afterwards gives members against field."""
+        return self.fit(X, y, **kwargs).labels_

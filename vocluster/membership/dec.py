@@ -30,7 +30,7 @@ from vocluster.devices import resolve_device
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 from vocluster.membership.detection import detection_space
 from vocluster.membership.methods import subsample
-from vocluster.membership.mixture import robust_sigma
+from vocluster.membership.mixture import ClusterFieldMixture, robust_sigma
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -106,9 +106,10 @@ class DECMembership(MembershipEstimator):
                  update_interval: int = 100, batch_size: int = 512, tol: float = 0.001,
                  n_init: int = 3, device: str = "auto", target_mean=None, target_spread=None,
                  calibrate: bool = True, random_state: int = 0, candidate: int = 1,
-                 min_significance: float = MIN_SIGNIFICANCE) -> None:
+                 min_significance: float = MIN_SIGNIFICANCE,
+                 mixture: ClusterFieldMixture | None = None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
-                         min_significance)
+                         min_significance, mixture)
         self.n_clusters = n_clusters
         self.encoder_dims = encoder_dims
         self.pretrain_epochs = pretrain_epochs

@@ -81,6 +81,10 @@ class FieldModel:
         """
         points = x if magnitudes is None else np.column_stack([x, magnitudes])
         idx = np.flatnonzero(field & np.isfinite(points).all(axis=1))
+        if len(idx) < 10 * points.shape[1]:
+            raise ValueError(f"only {len(idx)} stars are left outside the cluster to model the "
+                             "field: the table is mostly one group, or the cluster the seed "
+                             "gave is the field itself")
         if len(idx) > self.sample_size:
             idx = np.sort(self.rng.choice(idx, self.sample_size, replace=False))
         k = int(min(self.n_components, max(1, len(idx) // 50)))

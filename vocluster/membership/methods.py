@@ -8,6 +8,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator, robust_standardise
+from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.soft import student_t_assignment
 
 
@@ -40,9 +41,10 @@ class KMeansMembership(MembershipEstimator):
 
     def __init__(self, n_clusters: int | None = None, max_clusters: int = 10, target_mean=None,
                  target_spread=None, calibrate: bool = True, random_state: int = 0,
-                 candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE) -> None:
+                 candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE,
+                 mixture: ClusterFieldMixture | None = None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
-                         min_significance)
+                         min_significance, mixture)
         self.n_clusters = n_clusters
         self.max_clusters = max_clusters
 
@@ -60,9 +62,10 @@ class GMMMembership(MembershipEstimator):
 
     def __init__(self, max_components: int = 10, fit_sample: int = 20000, target_mean=None,
                  target_spread=None, calibrate: bool = True, random_state: int = 0,
-                 candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE) -> None:
+                 candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE,
+                 mixture: ClusterFieldMixture | None = None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
-                         min_significance)
+                         min_significance, mixture)
         self.max_components = max_components
         self.fit_sample = fit_sample
 
@@ -87,9 +90,10 @@ class HDBSCANMembership(MembershipEstimator):
     def __init__(self, min_cluster_size: int = 100, min_samples: int | None = None,
                  target_mean=None, target_spread=None, calibrate: bool = True,
                  random_state: int = 0, candidate: int = 1,
-                 min_significance: float = MIN_SIGNIFICANCE) -> None:
+                 min_significance: float = MIN_SIGNIFICANCE,
+                 mixture: ClusterFieldMixture | None = None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
-                         min_significance)
+                         min_significance, mixture)
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2
+from sklearn.base import BaseEstimator
 
 from vocluster.membership.field import ClusterMagnitudes, FieldModel
 from vocluster.membership.perspective import PerspectiveMotion
@@ -105,16 +106,18 @@ class MixtureFit:
     motion: PerspectiveMotion | None
 
 
-class ClusterFieldMixture:
+class ClusterFieldMixture(BaseEstimator):
     """EM for cluster (deconvolved Gaussian) + field (GMM) [+ Plummer sky term].
 
     Call `fit(X, variances, seed_weights, positions, magnitudes)`; `membership_` holds the
-    posterior cluster probability of each row.
+    posterior cluster probability of each row. A scikit-learn estimator so that its
+    settings, the sky and magnitude switches included, are parameters a membership
+    estimator records (`get_params(deep=True)`: `mixture__use_sky`...).
     """
 
     def __init__(self, n_field_components: int = 8, field_sample: int = 30000,
                  n_field_refits: int = 2, exclude_above: float = 0.05, max_iter: int = 300,
-                 tol: float = 1e-7,
+                 tol: float = 1e-7, use_sky: bool = True, use_magnitudes: bool = True,
                  random_state: int = 0) -> None:
         self.n_field_components = n_field_components
         self.field_sample = field_sample
@@ -122,6 +125,8 @@ class ClusterFieldMixture:
         self.exclude_above = exclude_above
         self.max_iter = max_iter
         self.tol = tol
+        self.use_sky = use_sky
+        self.use_magnitudes = use_magnitudes
         self.random_state = random_state
 
     def _field_rows(self, membership: np.ndarray, precise: np.ndarray,
@@ -148,6 +153,10 @@ class ClusterFieldMixture:
         (pmra, pmdec, parallax in x) lets the cluster's proper motion follow perspective."""
         if seed_weights.sum() < _MIN_SEED_WEIGHT:
             raise ValueError("the seed group has fewer than 5 stars")
+        if not self.use_sky:
+            positions = motion = None
+        if not self.use_magnitudes:
+            magnitudes = None
         rng = np.random.default_rng(self.random_state)
         w = seed_weights.astype(float)
         mean = (w @ x) / w.sum()

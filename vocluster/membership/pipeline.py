@@ -21,6 +21,7 @@ from vocluster.core.summary import ClusterSummary, summarise
 from vocluster.errors import InputError
 from vocluster.membership import AUTO_METHOD, METHODS, make_estimator, sanity
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
+from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.perspective import PerspectiveMotion
 
 MIN_USABLE_ROWS = 20
@@ -168,7 +169,9 @@ def _estimator_params(options: MembershipOptions, method: str,
     params = {"target_mean": target_mean, "target_spread": target_spread,
               "calibrate": options.calibrate, "random_state": options.seed,
               "candidate": options.candidate,
-              "min_significance": -np.inf if options.force else MIN_SIGNIFICANCE}
+              "min_significance": -np.inf if options.force else MIN_SIGNIFICANCE,
+              "mixture": ClusterFieldMixture(use_sky=options.use_sky,
+                                             use_magnitudes=options.field_by_magnitude)}
     if method == "dec":
         params["device"] = options.device
     return params
