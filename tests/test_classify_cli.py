@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from astropy.io import fits
 from astropy.io.votable import parse
 from astropy.table import Table
@@ -96,6 +97,21 @@ def test_bad_classify_inputs_are_one_line_errors(field, tmp_path, capsys):
     existing.write_text("keep me")
     code, _, err = run(capsys, "classify", catalogue, "--images", *paths, "-o", existing)
     assert code == 2 and "exists" in err and existing.read_text() == "keep me"
+    if not torch.cuda.is_available():
+        code, _, err = run(capsys, "classify", catalogue, "--images", *paths, "--device",
+                           "cuda", "-o", tmp_path / "cuda.vot")
+        assert code == 2 and "no CUDA GPU" in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "cuda.vot").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--lr", "-1", "learning_rate must be > 0"), ("--epochs", "0", "epochs must be"),
+    ("--batch-size", "0", "batch_size must be")])
+def test_impossible_training_settings_are_one_line_errors(tmp_path, capsys, option, value,
+                                                          message):
+    code, _, err = run(capsys, "train", "--simulate", 40, option, value, "-o", tmp_path / "m")
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
 
 
 def test_train_evaluate_explain_and_models(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 import time
 from dataclasses import replace
@@ -16,7 +17,7 @@ from dachs_server import free_port as unused_port
 from vocluster.cli.main import main
 from vocluster.core.known_clusters import lookup_cluster
 from vocluster.core.quality import QualityCuts
-from vocluster.errors import InputError
+from vocluster.errors import InputError, TapError, TruncatedResultError
 from vocluster.vo.cache import QueryCache
 from vocluster.vo.clusters import ClusterResolver, fetch_catalogue
 from vocluster.vo.gaia import fetch_cluster_cone, fetch_gaia_cone
@@ -29,7 +30,7 @@ from vocluster.vo.services import (
     TapSettings,
     load_config,
 )
-from vocluster.vo.tap import TapClient, TapError, TruncatedResultError
+from vocluster.vo.tap import TapClient
 
 M67 = lookup_cluster("M67")
 FAST = TapSettings(timeout=10, retries=2, backoff=0.05)
@@ -285,3 +286,14 @@ def test_cli_unknown_cluster_and_dead_service_fail_in_one_line(cli_env, tap_serv
     errors = [ln for ln in capsys.readouterr().err.splitlines() if "error" in ln]
     assert len(errors) == 1 and errors[0].startswith("vocluster: error: TAP service")
     assert not (cli_env / "y.vot").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[gaia]\nmirro = "vizier"\n', "unknown key(s) mirro in [gaia]"),
+    ('[gia]\nmirror = "vizier"\n', "unknown section(s) gia"),
+    ('[tap]\ntimeout_s = 3\n', "bad [tap] setting")])
+def test_a_misspelt_config_key_is_an_error_that_names_it(tmp_path, text, message):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_config(path)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vocluster.classification.augment import augment
+from vocluster.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,16 @@ class TrainConfig:
     augmentations: tuple[str, ...] = ("flip", "rot90", "rescale")
     balanced: bool = True                 # draw classes equally often
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse settings that cannot train, in the settings' own names."""
+        for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 0)):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < low:
+                raise InputError(f"{name} must be an integer >= {low}, not {getattr(self, name)!r}")
+        if not self.learning_rate > 0 or not np.isfinite(self.learning_rate):
+            raise InputError(f"learning_rate must be > 0, not {self.learning_rate!r}")
+        if not self.weight_decay >= 0 or not np.isfinite(self.weight_decay):
+            raise InputError(f"weight_decay must be >= 0, not {self.weight_decay!r}")
 
     def as_dict(self) -> dict:
         return asdict(self)

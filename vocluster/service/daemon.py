@@ -21,9 +21,9 @@ from pyvo.samp import SAMPIntegratedClient
 from pyvo.samp import conf as samp_conf
 
 from vocluster import __version__
-from vocluster.errors import VoclusterError, error_text
+from vocluster.errors import QueueFullError, VoclusterError, error_text
 from vocluster.membership.pipeline import find_members
-from vocluster.service.jobs import JobQueue, QueueFullError
+from vocluster.service.jobs import JobQueue
 from vocluster.service.tasks import (
     Outcome,
     ServiceSettings,

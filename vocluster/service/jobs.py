@@ -16,13 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from vocluster.errors import VoclusterError, error_text
+from vocluster.errors import QueueFullError, error_text
 
 log = logging.getLogger(__name__)
-
-
-class QueueFullError(VoclusterError):
-    """More jobs are waiting than the configured limit."""
 
 
 @dataclass

@@ -19,11 +19,11 @@ from vocluster.core.known_clusters import (
     nearest_cluster,
     suggestions,
 )
-from vocluster.errors import InputError
+from vocluster.errors import InputError, TapError
 from vocluster.vo.adql import catalogue_query
 from vocluster.vo.cache import QueryCache
 from vocluster.vo.services import CATALOGUE_REFERENCES, Config, load_config
-from vocluster.vo.tap import TapClient, TapError
+from vocluster.vo.tap import TapClient
 
 
 def fetch_catalogue(name: str | None = None, *, config: Config | None = None,

@@ -199,6 +199,13 @@ def _apply_file(config: Config, data: dict, path: Path) -> Config:
     if unknown:
         raise InputError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
                          f"known: {', '.join(sorted(sections))}")
+    keys = {"gaia": {"mirror", "tap_url"}, "catalogue": {"tap_url", "name"},
+            "mast": {"tap_url", "obscore_table"}, "cache": {"dir"}}
+    for section, known in keys.items():
+        unknown = set(data.get(section, {})) - known
+        if unknown:
+            raise InputError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} in "
+                             f"[{section}]; known: {', '.join(sorted(known))}")
     gaia, cat, mast = data.get("gaia", {}), data.get("catalogue", {}), data.get("mast", {})
     mirrors = dict(config.mirrors)
     for name, releases in data.get("mirrors", {}).items():

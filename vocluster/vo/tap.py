@@ -27,7 +27,7 @@ from pyvo.dal.exceptions import (
     DALServiceError,
 )
 
-from vocluster.errors import VoclusterError
+from vocluster.errors import TapError, TruncatedResultError
 from vocluster.vo.adql import count_query
 from vocluster.vo.cache import QueryCache
 from vocluster.vo.services import TapSettings
@@ -35,14 +35,6 @@ from vocluster.vo.services import TapSettings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_HTTP_CODES = {0, 408, 429, 500, 502, 503, 504}
-
-
-class TapError(VoclusterError):
-    """A TAP service failed or refused; the message carries the server's own words."""
-
-
-class TruncatedResultError(TapError):
-    """The service would (or did) return only part of the rows asked for."""
 
 
 class _TimeoutSession(requests.Session):
