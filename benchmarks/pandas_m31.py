@@ -67,10 +67,11 @@ def main() -> None:
                          class_names={1: "cluster", 2: "galaxy"}, cluster_classes=(1,),
                          stamp_size=128, pixel_scale_arcsec=0.187, test_time_augmentation=True)
         start = time.perf_counter()
-        net = StampClassifier(card, device="auto").fit(
-            native.stamps[train], labels[train], native.groups[train],
-            TrainConfig(epochs=args.epochs, batch_size=32, learning_rate=3e-4, patience=15,
-                        seed=args.seed, augmentations=("flip", "rot90", "rotate")))
+        config = TrainConfig(epochs=args.epochs, batch_size=32, learning_rate=3e-4,
+                             patience=15, seed=args.seed,
+                             augmentations=("flip", "rot90", "rotate"))
+        net = StampClassifier(card, device="auto", config=config).fit(
+            native.stamps[train], labels[train], native.groups[train])
         fit_s = time.perf_counter() - start
         p_net = net.predict_proba(native.stamps[test])[:, 0]
         morphology = MorphologyClassifier(random_state=args.seed).fit(small.stamps[train],

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import shutil
-import threading
-import warnings
 
 import numpy as np
 import pytest
+from helpers import loud_skip, serve_directory
 
 from vocluster.datasets.synthetic import make_cone
 
@@ -24,17 +20,6 @@ def praesepe_like():
 @pytest.fixture(scope="session")
 def m67_like():
     return make_cone("NGC 2682", seed=5)
-
-
-def f1_score(member: np.ndarray, truth: np.ndarray) -> float:
-    return 2 * (member & truth).sum() / max(member.sum() + truth.sum(), 1)
-
-
-def loud_skip(peer: str, why: str) -> None:
-    """Skip only when a peer's package truly cannot be installed, and say so loudly."""
-    message = f"!!! {peer} IS NOT INSTALLED ({why}): these tests did NOT run !!!"
-    warnings.warn(message, stacklevel=2)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -51,30 +36,12 @@ def fits_images(tmp_path_factory):
         yield folder, base_url, names
 
 
-@contextlib.contextmanager
-def serve_directory(folder):
-    """Plain HTTP on a free 127.0.0.1 port for the files in `folder`; yields the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-
 @pytest.fixture(scope="session")
 def tap_server(tmp_path_factory, fits_images):
     """GAVO DaCHS with Gaia-, VizieR- and ObsCore-shaped tables, on loopback."""
     if shutil.which("dachs") is None:
         loud_skip("GAVO DaCHS (gavodachs2-server)", "run ./install.sh test as root")
-    from dachs_server import start_dachs
+    from helpers.dachs_server import start_dachs
 
     _, base_url, names = fits_images
     server = start_dachs(tmp_path_factory.mktemp("dachs"), base_url, names)

@@ -19,8 +19,8 @@ import numpy as np
 import psutil
 import pytest
 from astropy.table import Table, vstack
-from conftest import f1_score
-from dachs_server import free_port
+from helpers import f1_score
+from helpers.dachs_server import free_port
 
 from vocluster.batch import (
     BatchCluster,
@@ -283,7 +283,7 @@ def test_pure_cluster_list_rules():
 def test_image_sets_are_classified_on_dask_as_classify_does(dask_processes, tmp_path):
     """One task per image set on the worker processes; each set's table equals what
     `vocluster classify` writes for it, bad sets are failed rows, and a rerun skips."""
-    from stamp_images import write_band_images
+    from helpers.stamp_images import write_band_images
 
     from vocluster.classification.pipeline import classify_table
     from vocluster.classification.store import load_classifier

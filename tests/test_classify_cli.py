@@ -9,7 +9,7 @@ import torch
 from astropy.io import fits
 from astropy.io.votable import parse
 from astropy.table import Table
-from stamp_images import make_wcs, write_band_images
+from helpers.stamp_images import make_wcs, write_band_images
 
 from vocluster.cli.main import main
 

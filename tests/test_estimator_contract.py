@@ -48,6 +48,7 @@ def _forced(method: str, **params):
     return make_estimator(method, min_significance=-np.inf, **extra.get(method, {}), **params)
 
 
+@pytest.mark.slow  # ~230 checks, ~40 s
 @parametrize_with_checks([_forced(m) for m in METHODS],
                          expected_failed_checks=lambda estimator: NOT_APPLICABLE)
 def test_scikit_learn_checks(estimator, check):
@@ -64,7 +65,8 @@ def _astrometry(table) -> tuple[np.ndarray, dict, np.ndarray]:
         table["true_member"], dtype=bool)
 
 
-@pytest.mark.parametrize("method", ["mixture", "kmeans", "gmm", "hdbscan"])
+@pytest.mark.parametrize("method", ["mixture", pytest.param("kmeans", marks=pytest.mark.slow),
+                                    pytest.param("gmm", marks=pytest.mark.slow), "hdbscan"])
 def test_the_contract_on_data_with_a_cluster(method, praesepe_like):
     x, fit_keywords, truth = _astrometry(praesepe_like)
     estimator = make_estimator(method)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import f1_score
+from helpers import f1_score
 
 from vocluster.core.features import FEATURE_SETS
 from vocluster.errors import InputError

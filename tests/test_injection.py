@@ -17,6 +17,9 @@ from vocluster.errors import InputError
 from vocluster.io.files import write_table
 from vocluster.membership.pipeline import MembershipOptions, Target
 
+# ocelot simulations and whole membership runs per injected cluster.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def deep_field():

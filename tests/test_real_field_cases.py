@@ -8,7 +8,7 @@ is most of the table, two clusters in one field (two candidates), raw DEC on a 1
 import numpy as np
 import pytest
 from astropy.table import Table
-from conftest import f1_score
+from helpers import f1_score
 
 from vocluster.core.sample import load_sample
 from vocluster.datasets.synthetic import make_cone

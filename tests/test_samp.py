@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.table import Table
-from conftest import f1_score, loud_skip
-from dachs_server import free_port
+from helpers import f1_score, loud_skip
+from helpers.dachs_server import free_port
+from helpers.stamp_images import write_band_images
 from pyvo.samp import SAMPHubServer, SAMPIntegratedClient
-from stamp_images import write_band_images
 
 from vocluster.core.known_clusters import lookup_cluster
 from vocluster.datasets.synthetic import make_cone

@@ -5,8 +5,8 @@ import pytest
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import Table
+from helpers.stamp_images import write_band_images
 from PIL import Image
-from stamp_images import write_band_images
 
 from vocluster.classification.cutouts import (
     FLAG_EDGE,

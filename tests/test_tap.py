@@ -11,8 +11,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-from dachs_server import EXTRA_CLUSTER
-from dachs_server import free_port as unused_port
+from helpers.dachs_server import EXTRA_CLUSTER
+from helpers.dachs_server import free_port as unused_port
 
 from vocluster.cli.main import main
 from vocluster.core.known_clusters import lookup_cluster
@@ -31,6 +31,9 @@ from vocluster.vo.services import (
     load_config,
 )
 from vocluster.vo.tap import TapClient
+
+# Real GAVO DaCHS on PostgreSQL: started once per run, ~20 s before the first test.
+pytestmark = pytest.mark.slow
 
 M67 = lookup_cluster("M67")
 FAST = TapSettings(timeout=10, retries=2, backoff=0.05)

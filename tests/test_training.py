@@ -5,12 +5,16 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import serve_directory
+from helpers import serve_directory
 from sklearn.metrics import precision_recall_fscore_support
 
 from vocluster.classification.card import STARCNET_CLASS_NAMES, ModelCard
 from vocluster.classification.classifier import StampClassifier
-from vocluster.classification.evaluation import choose_threshold, evaluate_predictions
+from vocluster.classification.evaluation import (
+    beats_majority,
+    choose_threshold,
+    evaluate_predictions,
+)
 from vocluster.classification.gradcam import grad_cam
 from vocluster.classification.preprocessing import Preprocessing
 from vocluster.classification.splits import group_split
@@ -20,7 +24,13 @@ from vocluster.datasets.stamp_simulator import HST_FILTERS, simulate_stamps
 from vocluster.errors import InputError, OutputError
 from vocluster.vo.weights import fetch_published
 
-QUICK = TrainConfig(epochs=6, batch_size=16, learning_rate=1e-3, patience=10, seed=3)
+# Trains nets for several epochs to show determinism, resume and learning.
+pytestmark = pytest.mark.slow
+
+# One seed now sets both the initial weights and the training draws (the initial weights
+# used to come from a fixed global seed 0). 4 of seeds 0-4 learn this set in 6 epochs
+# (accuracy 0.79-0.89); seed 3 stays at 0.55.
+QUICK = TrainConfig(epochs=6, batch_size=16, learning_rate=1e-3, patience=10, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +46,8 @@ def tiny_card(name="tiny"):
 
 
 def fitted(stamps, config=QUICK, **kwargs):
-    return StampClassifier(tiny_card(), device="cpu").fit(
-        stamps.stamps, stamps.labels, stamps.groups, config, **kwargs)
+    return StampClassifier(tiny_card(), device="cpu", config=config).fit(
+        stamps.stamps, stamps.labels, stamps.groups, **kwargs)
 
 
 def test_group_split_keeps_groups_apart():
@@ -50,10 +60,12 @@ def test_group_split_keeps_groups_apart():
 
 
 def test_training_is_deterministic_and_learns(stamps):
+    before = torch.get_rng_state()
     a, b = fitted(stamps), fitted(stamps)
+    assert torch.equal(torch.get_rng_state(), before)  # the caller's random state is untouched
     for key, value in a.net.state_dict().items():
         assert torch.equal(value, b.net.state_dict()[key]), key
-    history = a.history.epochs
+    history = a.history_.epochs
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     proba = a.predict_proba(stamps.stamps)
     assert proba.shape == (320, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
@@ -66,15 +78,34 @@ def test_resume_continues_exactly(stamps, tmp_path):
     full = fitted(stamps)
     first = fitted(stamps, TrainConfig(**{**QUICK.as_dict(), "epochs": 2}),
                    checkpoint=checkpoint)
-    assert checkpoint.exists() and len(first.history.epochs) == 2
+    assert checkpoint.exists() and len(first.history_.epochs) == 2
     resumed = fitted(stamps, checkpoint=checkpoint, resume=True)
-    assert [e["epoch"] for e in resumed.history.epochs] == list(range(6))
+    assert [e["epoch"] for e in resumed.history_.epochs] == list(range(6))
     for key, value in full.net.state_dict().items():
         assert torch.allclose(value, resumed.net.state_dict()[key], atol=1e-6), key
 
 
+def test_the_library_training_call_splits_trains_evaluates_and_judges(stamps):
+    from vocluster.classification import train_classifier
+
+    card = tiny_card()
+    classifier, report = train_classifier(stamps.stamps, stamps.labels, stamps.groups, card,
+                                          QUICK, test_fraction=0.25, device="cpu",
+                                          cv_folds=2)
+    assert classifier.card is card and report.history is classifier.history_
+    assert report.held_out["n"] > 0 and card.metrics["held_out_test"] is report.held_out
+    verdict = beats_majority(report.held_out)
+    assert (report.better_than_guessing, report.verdict) == verdict
+    assert card.metrics["better_than_guessing"] == verdict[0]
+    assert len(report.cross_validation["folds"]) == 2
+    assert 0.5 < report.cross_validation["f1"]["mean"] <= 1
+    with pytest.raises(InputError, match="test_fraction"):
+        train_classifier(stamps.stamps, stamps.labels, stamps.groups, tiny_card(), QUICK,
+                         test_fraction=1.0)
+
+
 def test_wrong_inputs_are_named(stamps):
-    classifier = StampClassifier(tiny_card(), device="cpu")
+    classifier = StampClassifier(tiny_card(), device="cpu", config=QUICK)
     with pytest.raises(InputError, match="takes 5 bands"):
         classifier.predict_proba(stamps.stamps[:4, :3])
     with pytest.raises(InputError, match="32-px stamps"):
@@ -84,7 +115,7 @@ def test_wrong_inputs_are_named(stamps):
     with pytest.raises(InputError, match="NaN"):
         classifier.predict_proba(bad)
     with pytest.raises(ValueError, match="not among the model's classes"):
-        classifier.fit(stamps.stamps[:20], np.full(20, 7), config=QUICK)
+        classifier.fit(stamps.stamps[:20], np.full(20, 7))
 
 
 def test_evaluation_matches_sklearn_and_picks_thresholds():
@@ -128,7 +159,7 @@ def test_store_round_trip_checksum_and_fetch(stamps, tmp_path):
     directory = save_classifier(classifier, tmp_path / "tiny")
     card = json.loads((directory / "card.json").read_text())
     assert card["arch"] == "starcnet" and card["weights_sha256"]
-    assert card["training"]["config"]["seed"] == 3
+    assert card["training"]["config"]["seed"] == QUICK.seed
     loaded = load_classifier(str(directory), device="cpu")
     np.testing.assert_allclose(loaded.predict_proba(stamps.stamps[:8]),
                                classifier.predict_proba(stamps.stamps[:8]), atol=1e-6)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from astropy.io.votable import parse
 from astropy.table import MaskedColumn, Table
-from conftest import loud_skip
+from helpers import loud_skip
 
 from vocluster.io.files import read_table, write_table
 

@@ -35,19 +35,31 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 class StampClassifier:
-    """fit(stamps, labels) / predict / predict_proba on (N, bands, S, S) raw stamps."""
+    """fit(stamps, labels) / predict / predict_proba on (N, bands, S, S) raw stamps.
+
+    The training settings (`config`: epochs, learning rate, augmentations, seed;
+    `validation_fraction`) are given here, as scikit-learn has it, so that `fit` takes
+    only data. The net's initial weights come from `config.seed` without touching torch's
+    global random state. After `fit`, `history_` holds the per-epoch losses.
+    """
 
     def __init__(self, card: ModelCard, device: str = "auto", batch_size: int = 256,
-                 compile: bool = False, net: torch.nn.Module | None = None) -> None:
+                 compile: bool = False, net: torch.nn.Module | None = None,
+                 config: TrainConfig | None = None, validation_fraction: float = 0.2) -> None:
         self.card = card
         self.device = device
         self.batch_size = batch_size
         self.compile = compile
-        torch.manual_seed(card.training.get("config", {}).get("seed", 0))
-        self.net = net if net is not None else build_net(
-            card.arch, card.preprocessing.net_channels(len(card.bands)), len(card.classes),
-            **card.arch_options)
-        self.history: TrainHistory | None = None
+        self.config = config
+        self.validation_fraction = validation_fraction
+        seed = config.seed if config is not None else card.training.get("config", {}).get(
+            "seed", 0)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net = net if net is not None else build_net(
+                card.arch, card.preprocessing.net_channels(len(card.bands)),
+                len(card.classes), **card.arch_options)
+        self.history_: TrainHistory | None = None
         self._predictor: Predictor | None = None
 
     # --- input checks -------------------------------------------------------------------
@@ -68,19 +80,24 @@ class StampClassifier:
 
     # --- scikit-learn API ---------------------------------------------------------------
     def fit(self, stamps: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None,
-            config: TrainConfig | None = None, validation_fraction: float = 0.2,
             checkpoint: Path | None = None, resume: bool = False,
             on_batch: Callable[[int, int, int], None] | None = None) -> StampClassifier:
-        """Train on stamps; the validation split keeps `groups` (galaxies, fields) apart."""
-        config = config or TrainConfig()
+        """Train on stamps; the validation split keeps `groups` (galaxies, fields) apart.
+
+        `checkpoint` is written after every epoch (atomically) and `resume` continues
+        from it exactly; `on_batch(epoch, batch, n_batches)` reports progress. The
+        temperature that calibrates the probabilities is fitted on the validation split
+        and recorded in the card with the settings.
+        """
+        config = self.config or TrainConfig()
         stamps = self.check_stamps(stamps)
         labels = np.asarray(labels)
         groups = np.zeros(len(labels), int) if groups is None else np.asarray(groups)
-        train_idx, val_idx = group_split(groups, validation_fraction, config.seed)
+        train_idx, val_idx = group_split(groups, self.validation_fraction, config.seed)
         x = self.card.preprocessing.apply(stamps)
         x, y = as_training_tensors(x, labels, self.card.classes)
-        self.history = train(self.net, x[train_idx], y[train_idx], x[val_idx], y[val_idx],
-                             config, resolve_device(self.device), checkpoint, resume, on_batch)
+        self.history_ = train(self.net, x[train_idx], y[train_idx], x[val_idx], y[val_idx],
+                              config, resolve_device(self.device), checkpoint, resume, on_batch)
         self._predictor = None
         self.card.temperature = 1.0
         if len(val_idx):
@@ -88,8 +105,8 @@ class StampClassifier:
                                                     y[val_idx].numpy())
         self.card.training = {**self.card.training, "config": config.as_dict(),
                               "n_train": len(train_idx), "n_validation": len(val_idx),
-                              "best_epoch": self.history.best_epoch,
-                              "epochs_run": len(self.history.epochs),
+                              "best_epoch": self.history_.best_epoch,
+                              "epochs_run": len(self.history_.epochs),
                               "temperature": round(self.card.temperature, 4)}
         return self
 

@@ -16,7 +16,6 @@ from vocluster.errors import InputError
 FLAG_EDGE = 1        # part of the stamp lies outside an image: zero-padded
 FLAG_OFF_IMAGE = 2   # the position is off at least one band's image: no stamp
 FLAG_NAN = 4         # NaN/inf pixels inside the image were set to zero
-FLAG_MEANINGS = {FLAG_EDGE: "edge-padded", FLAG_OFF_IMAGE: "off image", FLAG_NAN: "NaN pixels"}
 
 
 @dataclass(frozen=True)
@@ -93,6 +92,3 @@ def cut_stamps(images: list[BandImage], size: int = 32, *, sky: SkyCoord | None 
     stamps[(flags & FLAG_OFF_IMAGE) != 0] = 0.0
     return Cutouts(stamps, flags)
 
-
-def describe_flags(flags: int) -> str:
-    return ", ".join(text for bit, text in FLAG_MEANINGS.items() if flags & bit) or "ok"

@@ -87,8 +87,20 @@ def train(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_val: t
           on_batch: Callable[[int, int, int], None] | None = None) -> TrainHistory:
     """Fit `net` in place; it ends with the weights of the best validation epoch.
 
-    `on_batch(epoch, batch, n_batches)` reports progress."""
-    torch.manual_seed(config.seed)
+    `on_batch(epoch, batch, n_batches)` reports progress. Dropout draws from torch's
+    global generator, seeded here inside a fork so the caller's random state is left
+    as it was."""
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(config.seed)
+        return _train(net, x_train, y_train, x_val, y_val, config, device, checkpoint, resume,
+                      on_batch)
+
+
+def _train(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor,
+           y_val: torch.Tensor, config: TrainConfig, device: torch.device,
+           checkpoint: Path | None, resume: bool,
+           on_batch: Callable[[int, int, int], None] | None) -> TrainHistory:
     generator = torch.Generator().manual_seed(config.seed)
     net.to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate,

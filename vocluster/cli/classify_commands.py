@@ -131,13 +131,10 @@ def _take_from_card(args: argparse.Namespace, stamps: np.ndarray) -> np.ndarray:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from vocluster.classification.card import ModelCard
-    from vocluster.classification.classifier import StampClassifier
-    from vocluster.classification.evaluation import beats_majority, evaluate_predictions
     from vocluster.classification.preprocessing import Preprocessing
-    from vocluster.classification.splits import group_split
     from vocluster.classification.store import WEIGHTS, find_model, save_classifier
     from vocluster.classification.training import TrainConfig
-    from vocluster.classification.transfer import load_pretrained
+    from vocluster.classification.workflow import train_classifier
 
     output = Path(args.output)
     if output.exists() and not args.overwrite:
@@ -146,7 +143,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.from_model:
         stamps.stamps = _take_from_card(args, stamps.stamps)
     _apply_recipe(args, len(stamps.labels), stamps.stamps.shape[-1], stamps.stamps.shape[1])
-    keep, test = group_split(stamps.groups, args.test_fraction, args.seed + 1)
     bands = tuple(args.bands) if args.bands else stamps.bands
     arch_options = {k: v for k, v in (("width", args.width), ("hidden", args.hidden)) if v}
     card = ModelCard(
@@ -161,17 +157,17 @@ def cmd_train(args: argparse.Namespace) -> int:
                   f"seed {args.data_seed}", "test_fraction": args.test_fraction,
                   "split": "by group (galaxy / field)", "pretrained": args.pretrained,
                   "command": "vocluster " + shlex.join(args.argv)})
-    classifier = StampClassifier(card, device=args.device)
     if args.from_model:
         args.pretrained = str(find_model(args.from_model) / WEIGHTS)
-    if args.pretrained:
-        skipped = load_pretrained(classifier.net, args.pretrained)
-        console.print(f"[dim]loaded {args.pretrained}; fresh: {', '.join(skipped) or 'none'}")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, patience=args.patience,
                          augmentations=tuple(args.augment), seed=args.seed)
-    if args.cv:
-        card.metrics["cross_validation"] = _cross_validate(args, card, stamps, config)
+
+    def on_fold(k: int, row: dict) -> None:
+        print(f"fold {k}/{args.cv}: {row['n']} stamps, cluster F1 {row['f1']:.3f} "
+              f"(precision {row['precision']:.3f}, recall {row['recall']:.3f}), "
+              f"ECE {row['ece']:.3f}")
+
     with _progress_bar() as bar:
         task = bar.add_task("training", total=args.epochs)
 
@@ -179,73 +175,35 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.update(task, completed=epoch + (batch + 1) / n_batches,
                        description=f"epoch {epoch + 1}/{args.epochs}")
 
-        classifier.fit(stamps.stamps[keep], stamps.labels[keep], stamps.groups[keep], config,
-                       checkpoint=Path(args.checkpoint) if args.checkpoint else None,
-                       resume=args.resume, on_batch=on_batch)
-    for row in classifier.history.epochs:
+        classifier, report = train_classifier(
+            stamps.stamps, stamps.labels, stamps.groups, card, config,
+            test_fraction=args.test_fraction, pretrained=args.pretrained, device=args.device,
+            cv_folds=args.cv or 0,
+            checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+            resume=args.resume, on_batch=on_batch, on_fold=on_fold)
+    if report.fresh_layers is not None:
+        console.print(f"[dim]loaded {args.pretrained}; fresh: "
+                      f"{', '.join(report.fresh_layers) or 'none'}")
+    if report.cross_validation:
+        cross = report.cross_validation
+        print(f"{args.cv}-fold grouped cross-validation: cluster F1 {cross['f1']['mean']:.3f} "
+              f"+- {cross['f1']['std']:.3f}, ECE {cross['ece']['mean']:.3f}")
+    for row in report.history.epochs:
         print(f"epoch {row['epoch'] + 1}: train loss {row['train_loss']:.3f}  "
               f"val loss {row['val_loss']:.3f}  val accuracy {row['val_accuracy']:.3f}")
-    if len(test):
-        proba = classifier.predict_proba(stamps.stamps[test])
-        report = evaluate_predictions(stamps.labels[test], proba, classes, cluster,
-                                      card.threshold)
-        card.metrics["held_out_test"] = report
-        _print_report(report, class_names)
-        useful, figures = beats_majority(report)
-        card.metrics["better_than_guessing"] = useful
-        if not useful:
+    if report.held_out is not None:
+        _print_report(report.held_out, class_names)
+        if not report.better_than_guessing:
             console.print(f"vocluster: warning: this model is no better than guessing on its "
-                          f"held-out stamps ({figures}); train longer, on more stamps, or "
-                          f"with another recipe", style="bold red", highlight=False)
+                          f"held-out stamps ({report.verdict}); train longer, on more stamps, "
+                          f"or with another recipe", style="bold red", highlight=False)
     save_classifier(classifier, output, overwrite=args.overwrite)
     print(f"wrote model {output}")
-    if args.strict and not card.metrics.get("better_than_guessing", False):
+    if args.strict and not report.better_than_guessing:
         print("vocluster: error: --strict: the model is not clearly better than guessing "
               "(or there was no held-out split to show it)", file=sys.stderr)
         return 3
     return 0
-
-
-def _cross_validate(args: argparse.Namespace, card, stamps, config) -> dict:
-    """Grouped K-fold by field/galaxy: each fold's stamps are never seen in its training.
-
-    With ~100 test stamps one split moves F1 by several hundredths; the spread over K
-    folds says how far the single number of a card can be trusted."""
-    import copy
-
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    from vocluster.classification.classifier import StampClassifier
-    from vocluster.classification.evaluation import evaluate_predictions
-
-    if len(set(stamps.groups)) < args.cv:
-        raise InputError(f"--cv {args.cv} needs at least {args.cv} groups (fields or "
-                         f"galaxies); the stamps have {len(set(stamps.groups))}")
-    folds = StratifiedGroupKFold(args.cv, shuffle=True, random_state=args.seed)
-    rows = []
-    for k, (train_idx, test_idx) in enumerate(folds.split(stamps.stamps, stamps.labels,
-                                                          stamps.groups), 1):
-        fold = StampClassifier(copy.deepcopy(card), device=args.device)
-        with console.status(f"cross-validation fold {k}/{args.cv}"):
-            fold.fit(stamps.stamps[train_idx], stamps.labels[train_idx],
-                     stamps.groups[train_idx], config)
-        report = evaluate_predictions(stamps.labels[test_idx],
-                                      fold.predict_proba(stamps.stamps[test_idx]),
-                                      card.classes, card.cluster_classes, card.threshold)
-        binary = report["binary"]
-        rows.append({"fold": k, "n": report["n"], "accuracy": binary["accuracy"],
-                     "precision": binary["precision"], "recall": binary["recall"],
-                     "f1": binary["f1"],
-                     "ece": binary["reliability"]["expected_calibration_error"]})
-        print(f"fold {k}/{args.cv}: {report['n']} stamps, cluster F1 {binary['f1']:.3f} "
-              f"(precision {binary['precision']:.3f}, recall {binary['recall']:.3f}), "
-              f"ECE {rows[-1]['ece']:.3f}")
-    summary = {key: {"mean": float(np.mean([r[key] for r in rows])),
-                     "std": float(np.std([r[key] for r in rows]))}
-               for key in ("accuracy", "precision", "recall", "f1", "ece")}
-    print(f"{args.cv}-fold grouped cross-validation: cluster F1 {summary['f1']['mean']:.3f} "
-          f"+- {summary['f1']['std']:.3f}, ECE {summary['ece']['mean']:.3f}")
-    return {"folds": rows, **summary}
 
 
 def _print_report(report: dict, class_names: dict) -> None:

@@ -73,7 +73,6 @@ class FeatureMatrix:
     """Features of every input row (NaN where undefined) and their 1-sigma errors."""
 
     names: tuple[str, ...]
-    units: tuple[str, ...]
     values: np.ndarray
     errors: np.ndarray
 
@@ -111,4 +110,4 @@ def build_features(sample: GaiaSample, spec: str | tuple[str, ...] = "astrometri
     with np.errstate(divide="ignore", invalid="ignore"):
         matrix = np.column_stack([f.value(values) for f in chosen]).astype(float)
         errors = np.column_stack([f.error(values) for f in chosen]).astype(float)
-    return FeatureMatrix(names, tuple(f.unit for f in chosen), matrix, np.abs(errors))
+    return FeatureMatrix(names, matrix, np.abs(errors))

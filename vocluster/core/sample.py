@@ -78,12 +78,6 @@ class GaiaSample:
     def has_positions(self) -> bool:
         return "ra" in self.values and "dec" in self.values
 
-    def astrometry(self) -> np.ndarray:
-        return np.column_stack([self.values[k] for k in ASTROMETRY])
-
-    def astrometry_errors(self) -> np.ndarray:
-        return np.column_stack([self.values[f"{k}_error"] for k in ASTROMETRY])
-
 
 def _fill_errors(values: dict[str, np.ndarray], notes: list[str], release: str | None
                  ) -> bool:

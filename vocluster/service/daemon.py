@@ -55,12 +55,9 @@ TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
 POINT_AT_PARAMS = {"ra", "dec"}
 MAX_PARAM_CHARS = 4096
 CLASSIFY_PARAMS = {"url", "format", "name", "images", "model", "threshold", "table-id"}
-TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
 VALIDATE_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
                    "candidate", "force", "n-clusters", "distance-min", "distance-max",
                    "mass-min", "mass-max", "like-found"}
-MTYPES = ("table.load.votable", "table.load.fits", "coord.pointAt.sky", "vocluster.members",
-          "vocluster.classify", "vocluster.cone", "vocluster.status", "vocluster.validate")
 DOC_URL = "https://github.com/vocluster/vocluster#samp"
 # Shipped with the package and given as a file URL: it shows offline, and the hub never
 # makes TOPCAT fetch anything from outside the machine.

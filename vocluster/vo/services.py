@@ -83,7 +83,6 @@ GAIA_MIRRORS: dict[str, dict[str, TableMapping]] = {
 }
 MIRROR_URLS = {"esa": ESA_GAIA_TAP, "vizier": VIZIER_TAP}
 
-CLUSTER_FIELDS = ("name", "ra", "dec", "r50", "pmra", "pmdec", "parallax")
 
 #: published cluster catalogues on VizieR (column labels from their ReadMe files)
 CLUSTER_CATALOGUES: dict[str, TableMapping] = {

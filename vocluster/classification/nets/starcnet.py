@@ -21,9 +21,6 @@ POOL_AFTER = 4  # max-pool after the 4th conv block
 STAMP_SIZE = 32
 # (first, last) rows/cols of the central crops, inclusive: 20 x 20 and 11 x 11
 CROPS = ((6, 25), (11, 21))
-# Published StarcNet input normalisation: per-band means of the LEGUS training set
-STARCNET_BAND_MEANS = (0.02377, 0.13797, 0.14457, 0.25429, 0.39019)
-STARCNET_FILTERS = ("F275W", "F336W", "F435W/F438W", "F555W/F606W", "F814W")
 LEAKY_SLOPE = 0.01
 
 
