@@ -68,10 +68,51 @@ def test_stale_temporaries_are_removed_and_results_kept(tmp_path):
 ])
 def test_samp_parameters_are_checked_by_type_and_length(params, words):
     from vocluster.errors import VoclusterError
-    from vocluster.service.daemon import TABLE_LOAD_PARAMS, SampDaemon
+    from vocluster.service.requests import TABLE_LOAD_PARAMS, check_params
 
     with pytest.raises(VoclusterError) as error:
-        SampDaemon._check_params(params, TABLE_LOAD_PARAMS, "table.load.votable")
+        check_params(params, TABLE_LOAD_PARAMS, "table.load.votable")
+    assert words in str(error.value) and "\n" not in str(error.value)
+
+
+def test_samp_requests_are_parsed_into_values_without_a_hub():
+    from vocluster.service.requests import (
+        classify_request,
+        position,
+        split_list,
+        table_request,
+    )
+
+    loaded = table_request("table.load.fits", {"url": "http://127.0.0.1:9/x%20y.fits",
+                                               "table-id": "t1"})
+    assert (loaded.format, loaded.name, loaded.table_id) == ("fits", "x y.fits", "t1")
+    named = table_request("vocluster.members", {"url": "file:/tmp/a.vot", "name": "M67"})
+    assert (named.format, named.name, named.table_id) == ("votable", "M67", None)
+    assert position("vocluster.cone", {"ra": "-10", "dec": "20", "radius": "0.3"}) == (
+        position("vocluster.cone", {"ra": "350", "dec": "20", "radius": "0.3"}))
+    request = classify_request("vocluster.classify", {"url": "file:/tmp/c.vot",
+                                                      "images": "a.fits, b.fits c.fits",
+                                                      "threshold": "0.7"})
+    assert request.images == ("a.fits", "b.fits", "c.fits") and request.threshold == 0.7
+    assert split_list(" ,a,, b ") == ["a", "b"]
+
+
+@pytest.mark.parametrize(("call", "params", "words"), [
+    ("table", {"url": "x", "format": "csv"}, "format must be votable or fits, got csv"),
+    ("table", {"name": "x"}, "no url parameter"),
+    ("position", {"ra": "12h"}, "ra must be a number in degrees, got '12h'"),
+    ("position", {"ra": "1"}, "missing parameter dec"),
+    ("position", {"ra": "1", "dec": "91"}, "dec must be within [-90, 90]"),
+    ("position", {"ra": "1", "dec": "2", "radius": "-1"}, "radius must be within (0, 10]"),
+    ("classify", {"url": "x", "threshold": "high"}, "threshold must be a number"),
+])
+def test_bad_samp_requests_are_one_line_errors(call, params, words):
+    from vocluster.errors import VoclusterError
+    from vocluster.service.requests import classify_request, position, table_request
+
+    parse = {"table": table_request, "position": position, "classify": classify_request}
+    with pytest.raises(VoclusterError) as error:
+        parse[call]("vocluster.members", params)
     assert words in str(error.value) and "\n" not in str(error.value)
 
 

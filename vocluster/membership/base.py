@@ -15,6 +15,7 @@ from __future__ import annotations
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
+from scipy.stats import chi2
 from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -22,7 +23,8 @@ from vocluster.membership.detection import Candidate, DetectionSpace
 from vocluster.membership.mixture import ClusterFieldMixture, log_gaussian_with_errors
 from vocluster.membership.perspective import KMS_PER_MASYR_KPC
 
-_CHI2_3D_99 = 11.34
+# A star agrees with catalogue values when it lies inside their 99% region.
+SEED_AGREEMENT_QUANTILE = 0.99
 # Hunt & Reffert keep clusters whose CST exceeds 3 sigma and trust those above 5; random
 # HDBSCAN groups in real fields reach 3-4 sigma, so 5 is where a cluster is claimed.
 MIN_SIGNIFICANCE = 5.0
@@ -64,7 +66,8 @@ def catalogue_seed(x: np.ndarray, errors: np.ndarray, mean: np.ndarray,
     cov = np.diag(spread**2)
     log_density = log_gaussian_with_errors(x, mean, cov, errors**2)
     peak = log_gaussian_with_errors(mean[None], mean, cov, np.zeros((1, len(mean))))
-    return (log_density - peak[0] > -0.5 * _CHI2_3D_99).astype(float)
+    limit = chi2.ppf(SEED_AGREEMENT_QUANTILE, len(mean))  # as many dimensions as features
+    return (log_density - peak[0] > -0.5 * limit).astype(float)
 
 
 def choose_target_group(soft: np.ndarray, seed: np.ndarray) -> int:

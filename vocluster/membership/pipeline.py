@@ -180,21 +180,48 @@ def _estimator_params(options: MembershipOptions, method: str,
 def find_members(data, options: MembershipOptions | None = None, *, target: str | None = None,
                  pm: tuple[float, float] | None = None, plx: float | None = None,
                  **settings) -> MembershipResult:
-    """Membership probabilities for a table of Gaia sources (astropy Table or DataFrame).
+    """Membership probabilities for a table of Gaia sources.
 
-    The one-call form takes the cluster by name or by catalogue values, and any
-    MembershipOptions field as a keyword::
+    Parameters
+    ----------
+    data : astropy Table or pandas DataFrame
+        Gaia archive, VizieR or UCD-labelled columns: pmra, pmdec, parallax (errors,
+        RA/Dec and G when present; errors are estimated from G when absent).
+    options : MembershipOptions, optional
+        Every setting at once; not together with the keywords below.
+    target : str, optional
+        A cluster name looked up in the catalogue (its mean motion and parallax).
+    pm, plx : (float, float), float, optional
+        Catalogue values instead of a name (mas/yr, mas).
+    **settings
+        Any MembershipOptions field: method, threshold, candidate, force, seed, ...
 
-        >>> from astropy.table import Table
-        >>> from vocluster.membership.pipeline import find_members
-        >>> cone = Table.read("pleiades_cone.vot")                       # doctest: +SKIP
-        >>> result = find_members(cone, target="Pleiades")               # doctest: +SKIP
-        >>> result = find_members(cone, pm=(20.1, -45.5), plx=7.35, method="dec")  # doctest: +SKIP
-        >>> result.table["member_prob"], result.summary.n_members        # doctest: +SKIP
+    Returns
+    -------
+    MembershipResult
+        `table` (the input with member_prob, is_member, group_id and the run's metadata),
+        `summary` (count, mean astrometry with errors, centre, r50, distance, radial
+        velocity), `estimator` (the fitted scikit-learn estimator), `metadata`.
 
-    Without a target the cluster is found blind (the most significant candidate;
-    `candidate=2` for the next). `options` (a MembershipOptions) may be given instead of
-    keywords, not with them.
+    Raises
+    ------
+    InputError
+        Unusable columns or settings, or no significant, bound cluster (with the reason;
+        `force=True` returns the best group anyway and says so in the warnings).
+
+    Notes
+    -----
+    Without a target the cluster is found blind: the `candidate`-th most significant
+    detection (HDBSCAN in 5-D, ranked like Hunt & Reffert's significance test).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from vocluster.membership import find_members
+    >>> cone = Table.read("pleiades_cone.vot")                       # doctest: +SKIP
+    >>> result = find_members(cone, target="Pleiades")               # doctest: +SKIP
+    >>> result = find_members(cone, pm=(20.1, -45.5), plx=7.35, method="dec")  # doctest: +SKIP
+    >>> result.table["member_prob"], result.summary.n_members        # doctest: +SKIP
     """
     if options is not None and (settings or target or pm is not None or plx is not None):
         raise InputError("give either a MembershipOptions or keyword settings, not both")

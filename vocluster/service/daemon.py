@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from astropy.table import Table
 from pyvo.samp import SAMPIntegratedClient
@@ -24,6 +23,20 @@ from vocluster import __version__
 from vocluster.errors import QueueFullError, VoclusterError, error_text
 from vocluster.membership.pipeline import find_members
 from vocluster.service.jobs import JobQueue
+from vocluster.service.requests import (
+    CLASSIFY_PARAMS,
+    CONE_PARAMS,
+    MEMBER_PARAMS,
+    NEXT_TABLE_PARAMS,
+    POINT_AT_PARAMS,
+    TABLE_LOAD_PARAMS,
+    VALIDATE_PARAMS,
+    TableRequest,
+    check_params,
+    classify_request,
+    position,
+    table_request,
+)
 from vocluster.service.tasks import (
     Outcome,
     ServiceSettings,
@@ -34,7 +47,6 @@ from vocluster.service.tasks import (
     options_with,
     read_url_table,
     resolver,
-    split_list,
     validation_outcome,
     write_result,
 )
@@ -45,19 +57,6 @@ log = logging.getLogger("vocluster.samp")
 # peer on loopback has no business talking to the internet.
 samp_conf.use_internet = False
 
-MEMBER_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
-                 "candidate", "force", "ra", "dec", "radius", "pmra", "pmdec", "parallax"}
-NEXT_TABLE_PARAMS = {"method", "target", "pmra", "pmdec", "parallax", "candidate",
-                     "threshold", "force", "seed"}
-CONE_PARAMS = {"ra", "dec", "radius", "method", "threshold", "seed", "target", "candidate",
-               "force", "pmra", "pmdec", "parallax"}
-TABLE_LOAD_PARAMS = {"url", "table-id", "name"}
-POINT_AT_PARAMS = {"ra", "dec"}
-MAX_PARAM_CHARS = 4096
-CLASSIFY_PARAMS = {"url", "format", "name", "images", "model", "threshold", "table-id"}
-VALIDATE_PARAMS = {"url", "format", "name", "method", "target", "threshold", "seed",
-                   "candidate", "force", "n-clusters", "distance-min", "distance-max",
-                   "mass-min", "mass-max", "like-found"}
 DOC_URL = "https://github.com/vocluster/vocluster#samp"
 # Shipped with the package and given as a file URL: it shows offline, and the hub never
 # makes TOPCAT fetch anything from outside the machine.
@@ -98,7 +97,7 @@ class SampDaemon:
             raise VoclusterError(f"on-table must be members or classify, got {kind!r}")
         if kind == "classify" and not self.settings.classify_images:
             raise VoclusterError("classify needs band images: start serve with --images")
-        self._check_params(params, NEXT_TABLE_PARAMS, "options")
+        check_params(params, NEXT_TABLE_PARAMS, "options")
         options_with(self.settings, params)  # raises on a bad value or an unknown target
         with self._lock:
             self._next_params, self._on_table_kind = params, kind
@@ -265,24 +264,6 @@ class SampDaemon:
         except QueueFullError as exc:
             self._reply(msg_id, error=exc)
 
-    @staticmethod
-    def _check_params(params: dict, allowed: set[str], mtype: str) -> None:
-        """Names from `allowed`, values strings of sane length (SAMP sends strings; a list
-        or map where a string belongs is an error named here, not a Python one later)."""
-        if not isinstance(params, dict):
-            raise VoclusterError(f"{mtype}: samp.params must be a map")
-        unknown = sorted(set(params) - allowed)
-        if unknown:
-            raise VoclusterError(f"{mtype}: unknown parameter(s) {', '.join(unknown)}; "
-                                 f"accepted: {', '.join(sorted(allowed))}")
-        for name, value in params.items():
-            if not isinstance(value, str):
-                raise VoclusterError(f"{mtype}: parameter {name} must be a string, got a "
-                                     f"{'list' if isinstance(value, list) else 'map'}")
-            if len(value) > MAX_PARAM_CHARS:
-                raise VoclusterError(f"{mtype}: parameter {name} is {len(value)} characters "
-                                     f"long; at most {MAX_PARAM_CHARS} are accepted")
-
     def _guarded(self, msg_id, action: Callable[[], None]) -> None:
         try:
             action()
@@ -291,69 +272,72 @@ class SampDaemon:
 
     def _on_table(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
-            self._check_params(params, TABLE_LOAD_PARAMS, mtype)
-            if not params.get("url"):
-                raise VoclusterError(f"{mtype}: no url parameter")
-            fmt = "fits" if mtype == "table.load.fits" else "votable"
+            request = table_request(mtype, check_params(params, TABLE_LOAD_PARAMS, mtype))
             chosen = self.next_options()
             if chosen.pop("on-table") == "classify":
-                images = list(self.settings.classify_images)
-                threshold = {"threshold": chosen["threshold"]} if "threshold" in chosen else {}
-                self._start_url_job(msg_id, sender_id, params, fmt,
-                                    self._classify(threshold, images))
+                threshold = float(chosen["threshold"]) if "threshold" in chosen else None
+                self._start_url_job(msg_id, sender_id, request,
+                                    self._classify(None, threshold,
+                                                   list(self.settings.classify_images)))
             else:
-                self._start_url_job(msg_id, sender_id, params, fmt,
+                self._start_url_job(msg_id, sender_id, request,
                                     self._members(options_with(self.settings, chosen)))
 
         self._guarded(msg_id, start)
 
     def _on_members(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
-            self._check_params(params, MEMBER_PARAMS, mtype)
+            check_params(params, MEMBER_PARAMS, mtype)
             options = options_with(self.settings, params)
             if "url" in params:
-                fmt = params.get("format", "votable")
-                if fmt not in ("votable", "fits"):
-                    raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
-                self._start_url_job(msg_id, sender_id, params, fmt, self._members(options))
-            elif "target" in params or {"ra", "dec"} <= set(params):
-                source = params.get("target") or f"cone {params['ra']},{params['dec']}"
-                self._start_cone(msg_id, params, options, source)
+                self._start_url_job(msg_id, sender_id, table_request(mtype, params),
+                                    self._members(options))
+            elif "ra" in params or "dec" in params:
+                cone = position(mtype, params)
+                self._start_cone(msg_id, options, cone.ra, cone.dec, cone.radius,
+                                 params.get("target") or f"cone {cone.ra},{cone.dec}")
+            elif "target" in params:
+                self._start_cone(msg_id, options, None, None, self._radius(mtype, params),
+                                 params["target"])
             else:
                 raise VoclusterError(f"{mtype}: give url, target, or ra and dec")
 
         self._guarded(msg_id, start)
 
-    def _start_url_job(self, msg_id, sender_id: str, params: dict, fmt: str,
+    @staticmethod
+    def _radius(mtype: str, params: dict[str, str]) -> float | None:
+        """A cone radius given without a position (around a named target)."""
+        if "radius" not in params:
+            return None
+        return position(mtype, {"ra": "0", "dec": "0", "radius": params["radius"]}).radius
+
+    def _start_url_job(self, msg_id, sender_id: str, request: TableRequest,
                        analyse: Callable[[Table], Outcome]) -> None:
         """A peer's table by URL: analysed, broadcast, and the chosen rows selected in the
         sender's own table."""
-        url = params["url"]
-        name = params.get("name") or unquote(Path(urlparse(url).path).name) or "table"
 
         def work(job_id: str) -> dict:
-            self._progress(job_id, f"fetching {name}")
-            table = read_url_table(url, fmt, self.settings)
+            self._progress(job_id, f"fetching {request.name}")
+            table = read_url_table(request.url, request.format, self.settings)
             self._progress(job_id, f"analysing {len(table)} rows")
             outcome = analyse(table)
-            reply = self._finish(job_id, outcome, name)
-            if params.get("table-id"):
-                selected = self._select_rows(sender_id, params["table-id"], url, outcome.rows)
+            reply = self._finish(job_id, outcome, request.name)
+            if request.table_id:
+                selected = self._select_rows(sender_id, request.table_id, request.url,
+                                             outcome.rows)
                 reply["selected"] = "1" if selected else "0"
             return reply
 
-        self._accept(msg_id, f"table {name}", work)
+        self._accept(msg_id, f"table {request.name}", work)
 
     def _on_validate(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
-            self._check_params(params, VALIDATE_PARAMS, mtype)
+            check_params(params, VALIDATE_PARAMS, mtype)
             if "url" not in params:
                 raise VoclusterError(f"{mtype}: no url parameter (the field table)")
-            fmt = params.get("format", "votable")
-            if fmt not in ("votable", "fits"):
-                raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
+            request = table_request(mtype, params)
             options = options_with(self.settings, params)
-            self._start_url_job(msg_id, sender_id, params, fmt,
+            self._start_url_job(msg_id, sender_id, request,
                                 lambda table: validation_outcome(table, options, params,
                                                                  log.info))
 
@@ -364,50 +348,41 @@ class SampDaemon:
 
     def _on_classify(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
-            self._check_params(params, CLASSIFY_PARAMS, mtype)
+            check_params(params, CLASSIFY_PARAMS, mtype)
             if not params.get("url"):
                 raise VoclusterError(f"{mtype}: no url parameter (the catalogue)")
-            fmt = params.get("format", "votable")
-            if fmt not in ("votable", "fits"):
-                raise VoclusterError(f"{mtype}: format must be votable or fits, got {fmt}")
-            sent = split_list(params.get("images", ""))
-            check_sent_images(sent, self.settings)
-            images = sent or list(self.settings.classify_images)
+            request = classify_request(mtype, params)
+            check_sent_images(list(request.images), self.settings)
+            images = list(request.images) or list(self.settings.classify_images)
             if not images:
                 raise VoclusterError(f"{mtype}: no images parameter and no --images configured")
-            self._start_url_job(msg_id, sender_id, params, fmt, self._classify(params, images))
+            self._start_url_job(msg_id, sender_id, request.table,
+                                self._classify(request.model, request.threshold, images))
 
         self._guarded(msg_id, start)
 
-    def _classify(self, params: dict, images: list[str]) -> Callable[[Table], Outcome]:
-        try:
-            threshold = float(params["threshold"]) if "threshold" in params else None
-        except ValueError as exc:
-            raise VoclusterError(f"bad threshold: {exc}") from exc
-        model = params.get("model") or self.settings.model
+    def _classify(self, model: str | None, threshold: float | None,
+                  images: list[str]) -> Callable[[Table], Outcome]:
+        model = model or self.settings.model
         return lambda table: classify_outcome(table, images, model, threshold, self.settings)
 
     def _on_cone(self, private_key, sender_id, msg_id, mtype, params, extra=None):
         def start() -> None:
-            self._check_params(params, CONE_PARAMS, mtype)
-            for key in ("ra", "dec"):
-                if key not in params:
-                    raise VoclusterError(f"{mtype}: missing parameter {key}")
-            self._start_cone(msg_id, params, options_with(self.settings, params),
-                             f"cone {params['ra']},{params['dec']}")
+            check_params(params, CONE_PARAMS, mtype)
+            cone = position(mtype, params)
+            self._start_cone(msg_id, options_with(self.settings, params), cone.ra, cone.dec,
+                             cone.radius, f"cone {cone.ra},{cone.dec}")
 
         self._guarded(msg_id, start)
 
-    def _start_cone(self, msg_id, params: dict, options, label: str) -> None:
-        try:
-            if options.target is not None and "ra" not in params:
-                ra, dec = options.target.ra, options.target.dec
-                radius = float(params.get("radius", DEFAULT_RADIUS_FACTOR * options.target.r50))
-            else:
-                ra, dec = float(params["ra"]), float(params["dec"])
-                radius = float(params.get("radius", 0.5))
-        except (TypeError, ValueError) as exc:
-            raise VoclusterError(f"bad ra/dec/radius: {exc}") from exc
+    def _start_cone(self, msg_id, options, ra: float | None, dec: float | None,
+                    radius: float | None, label: str) -> None:
+        """A Gaia cone at (ra, dec), or around the options' target when no position is
+        given; the radius defaults to 1.5 r50 of a target, else 0.5 deg."""
+        if ra is None:
+            ra, dec = options.target.ra, options.target.dec
+            radius = radius or DEFAULT_RADIUS_FACTOR * options.target.r50
+        radius = radius or 0.5
 
         def work(job_id: str) -> dict:
             self._progress(job_id, f"fetching the Gaia cone {ra:.4f} {dec:.4f} r={radius:.3f}")
@@ -434,20 +409,15 @@ class SampDaemon:
             if not self.point_at:
                 self._reply(msg_id, {"ignored": "pointAt handling is off (--point-at)"})
                 return
-            self._check_params(params, POINT_AT_PARAMS, mtype)
-            try:
-                ra, dec = float(params["ra"]), float(params["dec"])
-            except (KeyError, ValueError) as exc:
-                raise VoclusterError(f"{mtype}: ra and dec must be numbers in degrees "
-                                     f"({exc})") from exc
-            nearest = resolver(self.settings).nearest(ra, dec, self.point_at_radius)
+            sky = position(mtype, check_params(params, POINT_AT_PARAMS, mtype))
+            nearest = resolver(self.settings).nearest(sky.ra, sky.dec, self.point_at_radius)
             if nearest is None:
                 self._reply(msg_id, {"ignored": f"no known cluster within "
                                                 f"{self.point_at_radius} deg"})
                 return
             cluster = nearest[0]
-            self._start_cone(msg_id, {"target": cluster.name},
-                             options_with(self.settings, {"target": cluster.name}), cluster.name)
+            self._start_cone(msg_id, options_with(self.settings, {"target": cluster.name}),
+                             None, None, None, cluster.name)
 
         self._guarded(msg_id, start)
 

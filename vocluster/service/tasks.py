@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -195,10 +194,6 @@ def validation_outcome(table: Table, options: MembershipOptions, params: dict[st
     result, clusters = run_validation(table, options, n_clusters, distance, mass, clones,
                                       options.seed, progress)
     return Outcome(clusters, summary_line(result), [], "validation")
-
-
-def split_list(text: str) -> list[str]:
-    return [item for item in re.split(r"[\s,]+", text.strip()) if item]
 
 
 def local_image(reference: str, directory: Path, settings: ServiceSettings) -> Path:
