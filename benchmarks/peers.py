@@ -61,7 +61,10 @@ def fastmp_python(given: str | None) -> str | None:
     """An interpreter that imports asteca, or None (then fastMP is reported as absent)."""
     for candidate in ([given] if given else ["python3.12", "python3.13"]):
         path = shutil.which(candidate) or candidate
-        probe = subprocess.run([path, "-c", "import asteca"], capture_output=True)
+        try:
+            probe = subprocess.run([path, "-c", "import asteca"], capture_output=True)
+        except OSError:
+            continue
         if probe.returncode == 0:
             return path
     return None
