@@ -210,6 +210,29 @@ def test_call_is_answered_with_summary_and_members_selected(listener, cone_file)
     assert any(p.get("message") == "done" for p in listener.progress)
 
 
+def test_a_peer_that_never_answers_the_selection_holds_no_job(listener, cone_file):
+    """It subscribes to table.select.rowList and never replies: its own call is answered
+    at once, and the next caller's job does not wait behind the selection's retries."""
+    path, _ = cone_file
+    silent = SAMPIntegratedClient(name="silent", addr="127.0.0.1")
+    silent.connect()
+    silent.bind_receive_call("table.select.rowList", lambda *args: None)  # never replies
+    try:
+        start = time.monotonic()
+        reply = silent.call_and_wait(listener.vocluster_id(), {
+            "samp.mtype": "table.load.votable",
+            "samp.params": {"url": path.as_uri(), "table-id": "never"}}, "120")
+        assert reply["samp.status"] == "samp.ok", reply
+        assert reply["samp.result"]["selected"] == "requested"
+        second = listener.call("vocluster.status", {})
+        assert second["samp.status"] == "samp.ok"
+        job = listener.call("table.load.votable", {"url": path.as_uri()})
+        assert job["samp.status"] == "samp.ok" and "selected" not in job["samp.result"]
+        assert time.monotonic() - start < 60  # the selection alone may take 20 s
+    finally:
+        silent.disconnect()
+
+
 def test_classify_call_on_band_images(listener, tmp_path):
     """vocluster.classify: catalogue and five band images by file URL, with the default model."""
     paths, table, _ = write_band_images(tmp_path, 12)

@@ -151,6 +151,10 @@ class _Misbehaving(http.server.BaseHTTPRequestHandler):
         type(self).hits += 1
         if self.mode == "hang":
             time.sleep(3)
+        if self.mode == "stall" or (self.mode == "stall-once" and self.hits == 1):
+            return self._stall_mid_body()
+        if self.mode == "stall-once":
+            return self._votable()
         try:
             self.send_response(500)
             self.send_header("Content-Type", "text/plain")
@@ -159,8 +163,38 @@ class _Misbehaving(http.server.BaseHTTPRequestHandler):
         except BrokenPipeError:  # the client timed out first, as intended
             pass
 
+    def _stall_mid_body(self):
+        """Headers and the start of a VOTable at once, then nothing until the client's
+        read timeout: a link that stalls mid-transfer."""
+        body = ONE_ROW_VOTABLE.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body[:60])
+            self.wfile.flush()
+            time.sleep(3)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _votable(self):
+        body = ONE_ROW_VOTABLE.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, *args):
         pass
+
+
+ONE_ROW_VOTABLE = (
+    '<?xml version="1.0"?><VOTABLE version="1.4" '
+    'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="results">'
+    '<INFO name="QUERY_STATUS" value="OK"/><TABLE><FIELD name="ra" datatype="double"/>'
+    "<DATA><TABLEDATA><TR><TD>1.5</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
 
 
 @pytest.fixture
@@ -186,6 +220,21 @@ def test_timeout_is_reported(misbehaving):
     settings = replace(FAST, timeout=0.5, retries=0)
     with pytest.raises(TapError, match=r"(?i)timed? ?out"):
         TapClient(url, settings).query("SELECT TOP 1 ra FROM t")
+
+
+def test_a_read_that_stalls_mid_body_is_retried(misbehaving):
+    _, url = misbehaving
+    settings = replace(FAST, timeout=0.5)
+    _Misbehaving.mode = "stall-once"
+    messages: list[str] = []
+    # the row count stalls once and is retried; then the count and the query answer
+    table = TapClient(url, settings, progress=messages.append).query("SELECT ra\nFROM t")
+    assert list(table["ra"]) == [1.5] and _Misbehaving.hits == 3
+    assert any("retrying" in m for m in messages)
+    _Misbehaving.mode, _Misbehaving.hits = "stall", 0
+    with pytest.raises(TapError, match="failed after 3 attempts"):
+        TapClient(url, settings).query("SELECT ra\nFROM t")
+    assert _Misbehaving.hits == 3
 
 
 def test_cache_hit_then_corrupt_file_is_detected_and_refetched(config):

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from astropy.table import Table
@@ -53,6 +54,12 @@ from vocluster.service.tasks import (
 from vocluster.vo.gaia import DEFAULT_RADIUS_FACTOR
 
 log = logging.getLogger("vocluster.samp")
+# A peer that subscribes to table.select.rowList but never answers must not hold anything
+# for long: each call waits at most SELECT_CALL_TIMEOUT_S, all tries SELECT_DEADLINE_S.
+SELECT_CALL_TIMEOUT_S = 5
+SELECT_DEADLINE_S = 20.0
+SELECT_THREADS = 2
+MAX_PENDING_SELECTIONS = 16
 # pyvo.samp otherwise probes http://google.com on every connect (internet_on()): a SAMP
 # peer on loopback has no business talking to the internet.
 samp_conf.use_internet = False
@@ -68,13 +75,18 @@ class SampDaemon:
 
     def __init__(self, settings: ServiceSettings, *, workers: int = 1, queue_size: int = 8,
                  point_at: bool = False, point_at_radius: float = 1.0,
-                 url_for: Callable[[Path], str] | None = None, select_retries: int = 10):
+                 url_for: Callable[[Path], str] | None = None,
+                 select_deadline: float = SELECT_DEADLINE_S):
         self.settings = settings
         self.jobs = JobQueue(workers, queue_size)
         self.point_at = point_at
         self.point_at_radius = point_at_radius
         self.url_for = url_for or (lambda path: path.resolve().as_uri())
-        self.select_retries = select_retries
+        self.select_deadline = select_deadline
+        # Row selections run beside the jobs: a peer that never answers holds one of
+        # these threads until the deadline, never a job worker.
+        self._selections = ThreadPoolExecutor(SELECT_THREADS, thread_name_prefix="select")
+        self._pending_selections = threading.BoundedSemaphore(MAX_PENDING_SELECTIONS)
         self.client: SAMPIntegratedClient | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -187,6 +199,7 @@ class SampDaemon:
         """Finish (or cancel) jobs, then unregister: leaves no half-written files."""
         self._stop.set()
         self.jobs.shutdown(cancel=cancel_jobs)
+        self._selections.shutdown(wait=False, cancel_futures=True)
         self._drop_client()
 
     # -- replies and broadcasts ---------------------------------------------------------
@@ -225,30 +238,57 @@ class SampDaemon:
                                                     "name": name}})
         return url
 
-    def _select_rows(self, sender: str, table_id: str, url: str, rows: list[int]) -> bool:
-        """table.select.rowList in the sender's table; retried while it is still loading.
-
-        Skipped when the sender does not subscribe to it (STILTS, scripts)."""
+    def _select_rows(self, sender: str, table_id: str, url: str, rows: list[int]) -> str:
+        """Ask the sender to select `rows` in its table, beside the job: "requested", or
+        "0" when it does not subscribe to table.select.rowList (STILTS, scripts), is
+        gone, or too many selections are already waiting."""
         client = self.client
         try:
             if client is None or "table.select.rowList" not in client.get_subscriptions(sender):
-                return False
+                return "0"
         except Exception:  # the sender has gone
-            return False
+            return "0"
+        if not self._pending_selections.acquire(blocking=False):
+            log.warning("row selection for %s skipped: %d already waiting", table_id,
+                        MAX_PENDING_SELECTIONS)
+            return "0"
         message = {"samp.mtype": "table.select.rowList",
                    "samp.params": {"table-id": table_id, "url": url,
                                    "row-list": [str(r) for r in rows]}}
-        for attempt in range(self.select_retries):
-            client = self.client
-            if client is None:
-                return False
+
+        def select() -> None:
             try:
-                reply = client.call_and_wait(sender, message, "10")
+                self._send_selection(sender, message)
+            finally:
+                self._pending_selections.release()
+
+        try:
+            self._selections.submit(select)
+        except RuntimeError:  # shutting down
+            self._pending_selections.release()
+            return "0"
+        return "requested"
+
+    def _send_selection(self, sender: str, message: dict) -> bool:
+        """table.select.rowList, retried while the sender is still loading the table, for
+        at most `select_deadline` seconds in all."""
+        deadline = time.monotonic() + self.select_deadline
+        attempt = 0
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            client = self.client
+            if client is None or left <= 0:
+                break
+            attempt += 1
+            try:
+                timeout = str(max(1, int(min(SELECT_CALL_TIMEOUT_S, left))))
+                reply = client.call_and_wait(sender, message, timeout)
                 if reply.get("samp.status") != "samp.error":
                     return True
             except Exception as exc:
-                log.debug("select attempt %d failed: %s", attempt + 1, exc)
-            time.sleep(0.5)
+                log.debug("select attempt %d failed: %s", attempt, exc)
+            self._stop.wait(0.5)
+        log.info("row selection in %s's table gave up after %d attempt(s)", sender, attempt)
         return False
 
     # -- message handlers (run on the SAMP thread: validate, queue, return) ----------------
@@ -323,9 +363,8 @@ class SampDaemon:
             outcome = analyse(table)
             reply = self._finish(job_id, outcome, request.name)
             if request.table_id:
-                selected = self._select_rows(sender_id, request.table_id, request.url,
-                                             outcome.rows)
-                reply["selected"] = "1" if selected else "0"
+                reply["selected"] = self._select_rows(sender_id, request.table_id,
+                                                      request.url, outcome.rows)
             return reply
 
         self._accept(msg_id, f"table {request.name}", work)

@@ -23,9 +23,11 @@ from astropy.table import Table
 from pyvo.dal.exceptions import (
     DALAccessError,
     DALOverflowWarning,
+    DALProtocolError,
     DALQueryError,
     DALServiceError,
 )
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from vocluster.errors import TapError, TruncatedResultError
 from vocluster.vo.adql import count_query
@@ -35,6 +37,8 @@ from vocluster.vo.services import TapSettings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_HTTP_CODES = {0, 408, 429, 500, 502, 503, 504}
+# What a read that timed out or broke off mid-body raises, under whichever library saw it.
+_NETWORK_ERRORS = (requests.RequestException, Urllib3Error, TimeoutError, ConnectionError)
 
 
 class _TimeoutSession(requests.Session):
@@ -55,9 +59,14 @@ def _first_line(text: str) -> str:
 
 
 def _is_transient(exc: Exception) -> bool:
+    """Worth another try: a 5xx/429/408 answer, a lost connection, or a read that timed out
+    or broke off mid-body (pyvo reports the last as a format error whose cause is the
+    network's). Anything else is the server saying no."""
     if isinstance(exc, DALServiceError):
         return (exc.code or 0) in RETRY_HTTP_CODES
-    return isinstance(exc, requests.RequestException)  # other DAL errors: the server said no
+    if isinstance(exc, DALProtocolError):
+        return isinstance(exc.cause, _NETWORK_ERRORS)
+    return isinstance(exc, requests.RequestException)
 
 
 class TapClient:
