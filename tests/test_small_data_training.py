@@ -86,6 +86,37 @@ def test_small_real_stamp_set_gets_the_small_data_recipe_and_cv(tmp_path, capsys
     assert "3-fold grouped cross-validation" in out
 
 
+def test_a_folder_of_unlabelled_stamps_is_classified_and_explained_by_name(tmp_path, capsys):
+    """Stamps without labels, of another size: resized to the model's, one row per file,
+    the class by name; Grad-CAM overlays are named after the object and its class."""
+    from astropy.table import Table
+
+    data = _write_folder(tmp_path / "stamps", 16, identical=False)
+    code, _, err = run(capsys, "train", "--data", data, "--epochs", 2, "-o", tmp_path / "m")
+    assert code == 0, err
+    unlabelled = tmp_path / "new"
+    unlabelled.mkdir()
+    for k, path in enumerate(sorted(data.glob("*/*.png"))[::4]):
+        Image.open(path).resize((80, 80)).save(unlabelled / f"cand_{k:02d}.png")
+    code, out, err = run(capsys, "classify", "--stamps", unlabelled, "--model", tmp_path / "m",
+                         "-o", tmp_path / "classes.vot")
+    assert code == 0, err
+    table = Table.read(tmp_path / "classes.vot")
+    assert list(table["file"]) == sorted(p.name for p in unlabelled.glob("*.png"))
+    assert set(table["class_name"]) <= {"cluster", "galaxy"}
+    assert np.allclose(table["class_prob_1"] + table["class_prob_2"], 1, atol=1e-5)
+    assert "8 stamps" in out
+    code, _, err = run(capsys, "classify", "--stamps", unlabelled, "--images", "x.fits",
+                       "--model", tmp_path / "m", "-o", tmp_path / "both.vot")
+    assert code == 2 and "not both" in err
+    code, _, err = run(capsys, "explain", "--model", tmp_path / "m", "--data", data,
+                       "--rows", 2, "--out-dir", tmp_path / "cams")
+    assert code == 0, err
+    names = sorted(p.name for p in (tmp_path / "cams").glob("*.png"))
+    assert len(names) == 2 and all(n.startswith("gradcam_cutout_m10") for n in names)
+    assert all(n.endswith(("_cluster.png", "_galaxy.png")) for n in names)
+
+
 def test_strict_training_fails_when_nothing_was_learnt(tmp_path, capsys):
     data = _write_folder(tmp_path / "stamps", 18, identical=True)
     code, out, err = run(capsys, "train", "--data", data, "--epochs", 1, "--strict",

@@ -247,7 +247,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         write_text(json.dumps(report, indent=2) + "\n", args.json, overwrite=args.overwrite)
     if args.plot:
         plot_evaluation(report, truth, classifier.cluster_probability(proba), args.plot,
-                        title=f"{card.name} on {args.data or 'simulated stamps'}")
+                        title=f"{card.name} on {args.data or 'simulated stamps'}",
+                        class_names=card.class_names)
         print(f"wrote {args.plot}")
     return 0
 
@@ -256,34 +257,78 @@ def _images_and_table(args: argparse.Namespace):
     from vocluster.io.files import read_table
     from vocluster.io.images import read_band_images
 
+    if not args.catalog or not args.images:
+        raise InputError("give the catalogue and its band images (--images), one per band")
     return read_table(args.catalog), read_band_images(args.images)
 
 
+ID_COLUMNS = ("id", "name", "source_id", "objid", "object")
+
+
+def _object_names(table, rows: np.ndarray) -> list[str]:
+    """What each object is called: its catalogue id or name column when there is one,
+    else its row number."""
+    lower = {name.lower(): name for name in table.colnames}
+    column = next((lower[c] for c in ID_COLUMNS if c in lower), None)
+    if column is None:
+        return [f"row{r}" for r in rows]
+    return [str(table[column][r]) for r in rows]
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
-    from vocluster.classification.pipeline import classify_table
+    from vocluster.classification.pipeline import classify_stamps, classify_table
     from vocluster.classification.store import load_classifier
     from vocluster.io.files import table_format, write_table
 
     table_format(args.output)
     if Path(args.output).exists() and not args.overwrite:
         raise InputError(f"{args.output} exists; pass --overwrite to replace it")
-    table, images = _images_and_table(args)
+    if bool(args.stamps) == bool(args.catalog or args.images):
+        raise InputError("give a catalogue with --images, or --stamps FOLDER, not both")
     classifier = load_classifier(args.model, device=args.device, compile=args.compile)
     with _progress_bar() as bar:
-        task = bar.add_task("classifying", total=len(table))
-        result = classify_table(table, images, classifier, args.threshold,
-                                progress=lambda done: bar.update(task, completed=done))
+        if args.stamps:
+            stamps, names = _folder_stamps(args.stamps, classifier.card)
+            task = bar.add_task("classifying", total=len(names))
+            result = classify_stamps(stamps, names, classifier, args.threshold,
+                                     progress=lambda done: bar.update(task, completed=done))
+        else:
+            table, images = _images_and_table(args)
+            task = bar.add_task("classifying", total=len(table))
+            result = classify_table(table, images, classifier, args.threshold,
+                                    progress=lambda done: bar.update(task, completed=done))
     write_table(result, args.output, overwrite=args.overwrite)
-    flagged = int((np.asarray(result["stamp_flag"]) != 0).sum())
     clusters = int(np.asarray(result["is_cluster"].filled(False)).sum())
-    print(f"{len(result)} rows: {result.meta['vocluster_classified']} classified, "
-          f"{clusters} clusters, {result.meta['vocluster_unclassified']} off the images, "
-          f"{flagged} flagged; model {classifier.card.name}")
+    if args.stamps:
+        print(f"{len(result)} stamps: {clusters} clusters; model {classifier.card.name}")
+    else:
+        flagged = int((np.asarray(result["stamp_flag"]) != 0).sum())
+        print(f"{len(result)} rows: {result.meta['vocluster_classified']} classified, "
+              f"{clusters} clusters, {result.meta['vocluster_unclassified']} off the images, "
+              f"{flagged} flagged; model {classifier.card.name}")
     print(f"wrote {args.output}")
     return 0
 
 
+def _folder_stamps(folder: str, card) -> tuple[np.ndarray, list[str]]:
+    """A folder's stamps at the model's stamp size, with their file names."""
+    from vocluster.io.stamp_files import read_unlabelled_stamps, resize_stamps
+
+    found = read_unlabelled_stamps(folder)
+    stamps = found.stamps
+    if stamps.shape[1] != len(card.bands):
+        raise InputError(f"{card.name} takes {len(card.bands)} bands "
+                         f"({', '.join(card.bands)}); the stamps in {folder} have "
+                         f"{stamps.shape[1]}")
+    if stamps.shape[-1] != card.stamp_size:
+        console.print(f"[dim]resizing {stamps.shape[-1]}-px stamps to {card.name}'s "
+                      f"{card.stamp_size} px", highlight=False)
+        stamps = resize_stamps(stamps, card.stamp_size)
+    return stamps, [Path(source).name for source in found.sources]
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
+    from vocluster.atomic import safe_stem
     from vocluster.classification.gradcam import grad_cam
     from vocluster.classification.pipeline import stamps_for_table
     from vocluster.classification.store import load_classifier
@@ -295,21 +340,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
         table, images = _images_and_table(args)
         cut = stamps_for_table(table, images, card.stamp_size)
         rows = np.flatnonzero(cut.usable)[: args.rows]
-        stamps, names = cut.stamps[rows], [f"row{r}" for r in rows]
+        stamps, names = cut.stamps[rows], _object_names(table, rows)
     else:
-        stamp_set, _, _, _ = _labelled_stamps(args)
+        stamp_set, _, class_names, _ = _labelled_stamps(args)
         rows = np.arange(min(args.rows, len(stamp_set.stamps)))
         stamps = stamp_set.stamps[rows]
-        names = [f"{i}_label{stamp_set.labels[i]}" for i in rows]
+        names = [f"{Path(stamp_set.sources[i]).stem}_{class_names[stamp_set.labels[i]]}"
+                 if stamp_set.sources else f"{i}_{class_names[stamp_set.labels[i]]}"
+                 for i in rows]
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     maps = grad_cam(classifier, stamps, target_class=args.target_class)
     proba = classifier.predict_proba(stamps)
     for name, stamp, heat, p in zip(names, stamps, maps, proba, strict=True):
         best = card.classes[int(np.argmax(p))]
-        path = out_dir / f"gradcam_{name}.png"
-        plot_gradcam(stamp, heat, path, title=f"{name}: class {best} "
-                     f"(p={p.max():.2f}), Grad-CAM for class {args.target_class or best}")
+        explained = args.target_class or best
+        path = out_dir / f"gradcam_{safe_stem(name)}.png"
+        plot_gradcam(stamp, heat, path, title=f"{name}: {card.class_names.get(best, best)} "
+                     f"(p={p.max():.2f}), Grad-CAM for "
+                     f"{card.class_names.get(explained, explained)}")
     print(f"wrote {len(names)} Grad-CAM overlays to {out_dir}")
     return 0
 
@@ -437,10 +486,13 @@ def add_commands(sub) -> None:
     evaluate.add_argument("--overwrite", action="store_true")
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    classify = sub.add_parser("classify", help="classify catalogue positions on band images")
-    classify.add_argument("catalog", help="table with RA/Dec or pixel x/y columns")
-    classify.add_argument("--images", nargs="+", required=True,
+    classify = sub.add_parser("classify", help="classify catalogue positions on band images, "
+                              "or a folder of stamps")
+    classify.add_argument("catalog", nargs="?", help="table with RA/Dec or pixel x/y columns")
+    classify.add_argument("--images", nargs="+",
                           help="FITS images, one per band in the model's band order, or a cube")
+    classify.add_argument("--stamps", help="a folder of PNG/JPEG stamps to classify instead "
+                          "(no labels; resized to the model's stamp size)")
     classify.add_argument("-o", "--output", required=True)
     classify.add_argument("--model", default=DEFAULT_MODEL, help="name or path")
     classify.add_argument("--threshold", type=float, help="is_cluster = cluster_prob >= T")

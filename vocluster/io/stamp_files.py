@@ -1,4 +1,5 @@
-"""Labelled stamps on disk: folders of PNG/JPEG images (label = folder name) and .npz sets."""
+"""Stamps on disk: folders of PNG/JPEG images (label = folder name, or none for a folder of
+stamps to classify) and .npz sets."""
 
 from __future__ import annotations
 
@@ -68,6 +69,22 @@ def read_stamp_folder(root: str | Path, group_pattern: str = DEFAULT_GROUP_PATTE
     if not stamps:
         raise InputError(f"no PNG/JPEG stamps in sub-folders of {root}")
     return StampSet(_stack(stamps, root), np.asarray(labels), np.asarray(groups), sources)
+
+
+def read_unlabelled_stamps(root: str | Path, size: int | None = None) -> StampSet:
+    """Every PNG/JPEG image in `root` (not in sub-folders): stamps to classify, named by
+    their files; labels are empty and each stamp is its own group."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"stamp folder not found: {root}")
+    paths = sorted(p for p in root.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise InputError(f"no PNG/JPEG stamps in {root}")
+    stamps = _stack([_read_image(path, size) for path in paths], root)
+    names = [path.name for path in paths]
+    return StampSet(stamps, np.full(len(paths), "", dtype=str), np.asarray(names),
+                    [str(p) for p in paths])
 
 
 def _stack(stamps: list[np.ndarray], where: Path) -> np.ndarray:

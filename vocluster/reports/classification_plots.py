@@ -34,9 +34,12 @@ def _save(fig, path: str | Path) -> None:
 
 
 def plot_evaluation(report: dict, is_cluster: np.ndarray, cluster_prob: np.ndarray,
-                    path: str | Path, title: str = "") -> None:
+                    path: str | Path, title: str = "",
+                    class_names: dict[int, str] | None = None) -> None:
+    """Confusion matrices (classes by name), precision-recall and reliability."""
+    names = class_names or {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
-    _matrix(axes[0], report["confusion"], [str(c) for c in report["classes"]],
+    _matrix(axes[0], report["confusion"], [names.get(int(c), str(c)) for c in report["classes"]],
             f"all classes: accuracy {report['accuracy']:.3f}")
     binary = report["binary"]
     _matrix(axes[1], binary["confusion"], ["cluster", "not"],
