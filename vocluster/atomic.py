@@ -24,14 +24,19 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def refuse_existing(path: str | Path, overwrite: bool) -> None:
+    """The one overwrite check of every output (files, model folders, demo outputs)."""
+    if Path(path).exists() and not overwrite:
+        raise OutputError(f"{path} exists; allow overwriting to replace it (--overwrite)")
+
+
 @contextmanager
 def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; it replaces `path` only if the block succeeds."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path} is a folder; give a file name")
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path} exists; pass --overwrite to replace it")
+    refuse_existing(path, overwrite)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"output directory does not exist: {parent}")
@@ -50,8 +55,7 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
 def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary directory beside `path`; it becomes `path` only on success."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path} exists; pass --overwrite to replace it")
+    refuse_existing(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:

@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vocluster.atomic import refuse_existing
 from vocluster.errors import InputError
 
 console = Console(stderr=True)
@@ -137,8 +138,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vocluster.classification.workflow import train_classifier
 
     output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, args.overwrite)
     stamps, classes, class_names, cluster = _labelled_stamps(args)
     if args.from_model:
         stamps.stamps = _take_from_card(args, stamps.stamps)
@@ -281,8 +281,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from vocluster.io.files import table_format, write_table
 
     table_format(args.output)
-    if Path(args.output).exists() and not args.overwrite:
-        raise InputError(f"{args.output} exists; pass --overwrite to replace it")
+    refuse_existing(args.output, args.overwrite)
     if bool(args.stamps) == bool(args.catalog or args.images):
         raise InputError("give a catalogue with --images, or --stamps FOLDER, not both")
     classifier = load_classifier(args.model, device=args.device, compile=args.compile)

@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 
 from vocluster import __version__
+from vocluster.atomic import refuse_existing
 from vocluster.cli.batch_command import (
     add_batch_arguments,
     add_classify_batch_arguments,
@@ -151,6 +152,10 @@ def _options(args: argparse.Namespace):
         quantile = tuple(args.quantile_filter) if args.quantile_filter else (0.10, 0.90)
         if len(quantile) != 2 or not 0 <= quantile[0] < quantile[1] <= 1:
             raise VoclusterError("--quantile-filter takes two quantiles LO < HI in [0, 1]")
+    if (args.pm is None) != (args.plx is None):  # the library says it in its own terms
+        raise VoclusterError("--pm PMRA PMDEC and --plx PLX go together (catalogue values)")
+    if args.target and args.pm is not None:
+        raise VoclusterError("give either --target NAME or --pm/--plx, not both")
     return MembershipOptions(
         method=args.method, features=args.features,
         target=resolve_target(args.target, args.pm, args.plx,
@@ -170,8 +175,7 @@ def _check_writable(paths: list[str | None], overwrite: bool) -> None:
         target = Path(path)
         if target.is_dir():
             raise OutputError(f"{target} is a folder; give a file name")
-        if target.exists() and not overwrite:
-            raise OutputError(f"{target} exists; pass --overwrite to replace it")
+        refuse_existing(target, overwrite)
         if not target.parent.is_dir():
             raise OutputError(f"output directory does not exist: {target.parent}")
 
@@ -358,9 +362,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cluster = preset(args.preset)
     out_dir = Path(args.out_dir)
     outputs = [out_dir / name for name in ("members.vot", "members.png", "summary.json")]
-    existing = [str(p) for p in outputs if p.exists()]
-    if existing and not args.overwrite:
-        raise OutputError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
+    for output in outputs:
+        refuse_existing(output, args.overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
     with console.status(f"simulating a Gaia cone like {cluster.name}"):
         table = make_cone(cluster, seed=args.seed, n_stars=args.n_stars)

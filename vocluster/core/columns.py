@@ -78,7 +78,7 @@ def detect_columns(table: Table, given: dict[str, str] | None = None) -> ColumnM
     found: dict[str, str] = {}
     for key, column in (given or {}).items():
         if column not in table.colnames:
-            raise InputError(f"--columns: the table has no column {column!r}")
+            raise InputError(f"column mapping: the table has no column {column!r}")
         found[key] = column
     for quantity in QUANTITIES:
         if quantity.key in found:
@@ -165,9 +165,9 @@ def parse_column_mapping(mapping: str) -> dict[str, str]:
     for item in filter(None, (part.strip() for part in mapping.split(","))):
         key, sep, column = (s.strip() for s in item.partition("="))
         if not sep or not column:
-            raise InputError(f"--columns: {item!r} is not QUANTITY=COLUMN")
+            raise InputError(f"column mapping: {item!r} is not QUANTITY=COLUMN")
         if key not in QUANTITY_BY_KEY:
-            raise InputError(f"--columns: unknown quantity {key!r}; known: "
+            raise InputError(f"column mapping: unknown quantity {key!r}; known: "
                              f"{', '.join(QUANTITY_BY_KEY)}")
         out[key] = column
     return out

@@ -99,13 +99,13 @@ def resolve_target(name: str | None = None, pm: tuple[float, float] | None = Non
     the CLI passes one that also asks the published catalogues over TAP.
     """
     if name and (pm is not None or parallax is not None):
-        raise InputError("give either --target NAME or --pm/--plx, not both")
+        raise InputError("give either a target name or catalogue values (pm and plx), not both")
     if name:
         return Target.from_known(lookup(name))
     if pm is None and parallax is None:
         return None
     if pm is None or parallax is None:
-        raise InputError("--pm PMRA PMDEC and --plx PLX must be given together")
+        raise InputError("catalogue values need both pm (pmra, pmdec) and plx")
     return Target(None, float(pm[0]), float(pm[1]), float(parallax))
 
 
