@@ -20,8 +20,9 @@ def _as_array(values: list) -> np.ndarray:
 
 def plot_validation(report: dict, path: str | Path, title: str = "",
                     overwrite: bool = False) -> Path:
-    """Completeness and contamination against G; F1 against distance; reliability."""
-    fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.2), constrained_layout=True)
+    """Completeness and contamination against G; F1 against distance; the detection limit
+    (found or missed by distance and size); reliability."""
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2), constrained_layout=True)
     edges = np.asarray(report["g_bins"])
     centres = 0.5 * (edges[:-1] + edges[1:])
     ax = axes[0]
@@ -42,7 +43,8 @@ def plot_validation(report: dict, path: str | Path, title: str = "",
            title=f"{report['n_found']} of {report['n_injections']} clusters found")
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax = axes[2]
+    _detection_panel(axes[2], clusters)
+    ax = axes[3]
     ax.plot([0, 1], [0, 1], color="0.6", lw=1)
     rows = np.asarray(report["rows_per_probability_bin"], dtype=float)
     ax.plot(_as_array(report["mean_probability"]),
@@ -61,3 +63,22 @@ def plot_validation(report: dict, path: str | Path, title: str = "",
         fig.savefig(tmp, dpi=200, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
     return Path(path)
+
+
+DETECTED_F1 = 0.5  # an injected cluster counts as found at F1 >= 0.5 (as the benchmark)
+
+
+def _detection_panel(ax, clusters: list[dict]) -> None:
+    """The detection limit: each injected cluster at its distance and observed size,
+    filled where it was found (F1 >= 0.5), a cross where it was missed or refused."""
+    distance = np.array([c["distance_pc"] for c in clusters], dtype=float)
+    size = np.maximum(np.array([c["n_injected"] for c in clusters], dtype=float), 1)
+    found = np.array([(c["f1"] or 0) >= DETECTED_F1 for c in clusters], dtype=bool)
+    ax.scatter(distance[found], size[found], color="C2", edgecolor="k", linewidth=0.3,
+               label=f"found (F1 >= {DETECTED_F1:g})")
+    ax.scatter(distance[~found], size[~found], color="C3", marker="x", label="missed")
+    ax.set(xscale="log", yscale="log", xlabel="distance (pc)", ylabel="stars observed",
+           title=f"detection limit: {found.sum()} of {len(clusters)} found")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.legend(loc="best", fontsize="small")
