@@ -270,6 +270,38 @@ def test_validate_call_returns_the_injection_table(listener, cone_file):
     assert "bad parameter value" in _error_text(bad)
 
 
+def _post_options(port: int, **fields: str) -> int:
+    """The jobs page's form, posted as the browser does (same origin)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    base = f"http://127.0.0.1:{port}"
+    request = urllib.request.Request(f"{base}/options",
+                                     data=urllib.parse.urlencode(fields).encode(),
+                                     headers={"Origin": base})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_table_from_topcat_can_run_validate_as_chosen_on_the_jobs_page(daemon, listener,
+                                                                          cone_file):
+    path, _ = cone_file
+    _, port = daemon
+    assert _post_options(port, **{"on-table": "validate", "threshold": "0.6"}) == 200
+    try:
+        reply = listener.call("table.load.votable", {"url": path.as_uri(), "name": "cone"})
+        assert reply["samp.status"] == "samp.ok", reply
+        assert "injected clusters found" in reply["samp.result"]["summary"]
+        _, result = listener.next_table(kind="validation")
+        assert len(result) >= 1 and "f1" in result.colnames
+    finally:
+        assert _post_options(port, **{"on-table": "members"}) == 200
+
+
 def _error_text(reply: dict) -> str:
     assert reply["samp.status"] == "samp.error", reply
     return reply["samp.error"]["samp.errortxt"]

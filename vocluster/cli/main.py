@@ -454,7 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="band images for vocluster.classify (and --on-table classify)")
     serve.add_argument("--model", default="vocluster-sim-starcnet",
                        help="classifier for vocluster.classify (name or path)")
-    serve.add_argument("--on-table", choices=["members", "classify"], default="members",
+    serve.add_argument("--on-table", choices=["members", "classify", "validate"],
+                       default="members",
                        help="what a table sent from TOPCAT runs (default members)")
     serve.add_argument("--tap-url", help="Gaia TAP service for cones")
     serve.add_argument("--mirror", help="Gaia table/column mapping")

@@ -9,6 +9,7 @@ the job ends, so a long run never blocks the hub. Results are broadcast as
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import threading
 import time
@@ -54,6 +55,8 @@ from vocluster.service.tasks import (
 from vocluster.vo.gaia import DEFAULT_RADIUS_FACTOR
 
 log = logging.getLogger("vocluster.samp")
+# What a plain table.load.* (TOPCAT's "Send table to") runs: chosen on the jobs page.
+ON_TABLE = ("members", "classify", "validate")
 # A peer that subscribes to table.select.rowList but never answers must not hold anything
 # for long: each call waits at most SELECT_CALL_TIMEOUT_S, all tries SELECT_DEADLINE_S.
 SELECT_CALL_TIMEOUT_S = 5
@@ -100,15 +103,19 @@ class SampDaemon:
         """Check and keep the options that tables sent from TOPCAT will run with.
 
         `params` are the SAMP parameter names (method, target, pmra/pmdec/parallax,
-        candidate, threshold, force) plus `on-table` (members or classify); empty values
-        are left out. Raises `InputError` naming a bad value; nothing changes then.
+        candidate, threshold, force) plus `on-table` (members, classify or validate);
+        empty values are left out. Raises `InputError` naming a bad value; nothing changes
+        then.
         """
         params = {k: str(v).strip() for k, v in params.items() if str(v).strip()}
         kind = params.pop("on-table", self._on_table_kind)
-        if kind not in ("members", "classify"):
-            raise VoclusterError(f"on-table must be members or classify, got {kind!r}")
+        if kind not in ON_TABLE:
+            raise VoclusterError(f"on-table must be {', '.join(ON_TABLE)}, got {kind!r}")
         if kind == "classify" and not self.settings.classify_images:
             raise VoclusterError("classify needs band images: start serve with --images")
+        if kind == "validate" and importlib.util.find_spec("ocelot") is None:
+            raise VoclusterError("validate needs the simulator: pip install "
+                                 "'vocluster[validate]'")
         check_params(params, NEXT_TABLE_PARAMS, "options")
         options_with(self.settings, params)  # raises on a bad value or an unknown target
         with self._lock:
@@ -314,11 +321,17 @@ class SampDaemon:
         def start() -> None:
             request = table_request(mtype, check_params(params, TABLE_LOAD_PARAMS, mtype))
             chosen = self.next_options()
-            if chosen.pop("on-table") == "classify":
+            kind = chosen.pop("on-table")
+            if kind == "classify":
                 threshold = float(chosen["threshold"]) if "threshold" in chosen else None
                 self._start_url_job(msg_id, sender_id, request,
                                     self._classify(None, threshold,
                                                    list(self.settings.classify_images)))
+            elif kind == "validate":
+                options = options_with(self.settings, chosen)
+                self._start_url_job(msg_id, sender_id, request,
+                                    lambda table: validation_outcome(table, options, {},
+                                                                     log.info))
             else:
                 self._start_url_job(msg_id, sender_id, request,
                                     self._members(options_with(self.settings, chosen)))

@@ -11,7 +11,9 @@ from __future__ import annotations
 from html import escape
 
 OPTION_FIELDS = (  # (SAMP parameter, label, input type / choices, hint)
-    ("on-table", "A table sent from TOPCAT runs", ("members", "classify"), ""),
+    ("on-table", "A table sent from TOPCAT runs", ("members", "classify", "validate"),
+     "validate: 10 simulated clusters injected into the table, completeness and "
+     "contamination of a membership run with these settings"),
     ("method", "Method", ("", "auto", "mixture", "dec", "kmeans", "gmm", "hdbscan"),
      "empty: the daemon's default"),
     ("target", "Target cluster", "text", "a name, e.g. Pleiades; or the three values below"),
