@@ -14,6 +14,7 @@ from functools import cache
 from importlib.resources import files
 
 import numpy as np
+from astropy.coordinates import angular_separation
 
 from vocluster.errors import InputError
 
@@ -87,12 +88,10 @@ def nearest_cluster(ra: float, dec: float, clusters: tuple[KnownCluster, ...] | 
     clusters = known_clusters() if clusters is None else clusters
     if not clusters:
         return None
-    ra0, dec0 = np.radians(ra), np.radians(dec)
-    ras = np.radians([c.ra for c in clusters])
-    decs = np.radians([c.dec for c in clusters])
-    cos_sep = (np.sin(dec0) * np.sin(decs)
-               + np.cos(dec0) * np.cos(decs) * np.cos(ras - ra0))
-    separation = np.degrees(np.arccos(np.clip(cos_sep, -1.0, 1.0)))
+    # astropy's Vincenty formula: exact at small separations, where arccos loses digits
+    separation = np.degrees(angular_separation(
+        np.radians(ra), np.radians(dec), np.radians([c.ra for c in clusters]),
+        np.radians([c.dec for c in clusters])))
     best = int(np.argmin(separation))
     if max_separation is not None and separation[best] > max_separation:
         return None
