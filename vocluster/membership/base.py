@@ -60,7 +60,7 @@ def robust_standardise(x: np.ndarray) -> np.ndarray:
     return (x - centre) / iqr
 
 
-def catalogue_seed(x: np.ndarray, errors: np.ndarray, mean: np.ndarray,
+def catalogue_seed_stars(x: np.ndarray, errors: np.ndarray, mean: np.ndarray,
                    spread: np.ndarray) -> np.ndarray:
     """1 for stars whose features agree with the catalogue values within 99%, else 0."""
     cov = np.diag(spread**2)
@@ -70,9 +70,9 @@ def catalogue_seed(x: np.ndarray, errors: np.ndarray, mean: np.ndarray,
     return (log_density - peak[0] > -0.5 * limit).astype(float)
 
 
-def choose_target_group(soft: np.ndarray, seed: np.ndarray) -> int:
+def choose_target_group(soft: np.ndarray, seed_stars: np.ndarray) -> int:
     """The group holding most seed stars, penalised by its size (captures, but stays pure)."""
-    captured = seed @ soft
+    captured = seed_stars @ soft
     size = soft.sum(axis=0)
     score = captured / np.sqrt(np.maximum(size, 1.0))
     return int(np.argmax(score))
@@ -99,13 +99,14 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         self.mixture = mixture
 
     @abstractmethod
-    def _group(self, x: np.ndarray, errors: np.ndarray, seed: np.ndarray,
+    def _group(self, x: np.ndarray, errors: np.ndarray, seed_stars: np.ndarray,
                positions: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Return (labels with -1 for noise, soft assignment matrix n x groups)."""
 
-    def _seed(self, x: np.ndarray, errors: np.ndarray, positions: np.ndarray | None,
-              seed_columns: list[int] | None, astrometry_columns) -> np.ndarray:
-        """0/1 seed weights; records `candidates_` and the chosen `candidate_index_`."""
+    def _seed_stars(self, x: np.ndarray, errors: np.ndarray, positions: np.ndarray | None,
+                    seed_columns: list[int] | None, astrometry_columns) -> np.ndarray:
+        """0/1 weights of the seed stars (the cluster's core; not the random seed).
+        Records `candidates_` and the chosen `candidate_index_`."""
         columns = list(range(x.shape[1])) if seed_columns is None else list(seed_columns)
         self.detection_ = DetectionSpace(x[:, columns], errors[:, columns], positions,
                                          self.random_state)
@@ -113,12 +114,12 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
             columns.index(c) for c in astrometry_columns)
         self.candidates_ = self.detection_.candidates(astrometry_columns=kinematic)
         significant = [c for c in self.candidates_ if c.significance >= self.min_significance]
-        seed = np.zeros(len(x))
+        seed_stars = np.zeros(len(x))
         if self.target_mean is not None:
             chosen = self._agreeing_candidate(significant, columns)
             if chosen is None:
                 self.candidate_index_ = None
-                return self._catalogue_seed(x, errors)
+                return self._catalogue_seed_stars(x, errors)
         else:
             if not significant:
                 best = (f"the strongest group ({self.candidates_[0].size} stars) is "
@@ -131,8 +132,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                                  f"{len(significant)} significant candidate(s) were found")
             chosen = significant[self.candidate - 1]
         self.candidate_index_ = self.candidates_.index(chosen) + 1
-        seed[chosen.members] = 1.0
-        return seed
+        seed_stars[chosen.members] = 1.0
+        return seed_stars
 
     def _agreeing_candidate(self, candidates: list[Candidate], columns: list[int]
                             ) -> Candidate | None:
@@ -167,12 +168,12 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         return (np.asarray(self.target_spread, dtype=float) if self.target_spread is not None
                 else 0.1 * np.maximum(np.abs(mean), 1.0))
 
-    def _catalogue_seed(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
-        seed = catalogue_seed(x, errors, np.asarray(self.target_mean, dtype=float),
+    def _catalogue_seed_stars(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        seed_stars = catalogue_seed_stars(x, errors, np.asarray(self.target_mean, dtype=float),
                               self._target_spread())
-        if seed.sum() < 5:
+        if seed_stars.sum() < 5:
             raise ValueError("fewer than 5 stars agree with the target's catalogue values")
-        return seed
+        return seed_stars
 
     def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
             seed_columns=None, astrometry_columns=None,
@@ -221,14 +222,14 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                 raise ValueError(f"magnitudes must have {len(x)} values")
         self.n_features_in_ = x.shape[1]
         self._astrometry = astrometry_columns
-        seed = self._seed(x, errors, positions, seed_columns, astrometry_columns)
-        self.labels_, soft = self._group(x, errors, seed, positions)
-        self.target_group_ = choose_target_group(soft, seed)
+        seed_stars = self._seed_stars(x, errors, positions, seed_columns, astrometry_columns)
+        self.labels_, soft = self._group(x, errors, seed_stars, positions)
+        self.target_group_ = choose_target_group(soft, seed_stars)
         self.raw_membership_ = np.clip(soft[:, self.target_group_], 0.0, 1.0)
         if self.calibrate:
             # Start from the stars both the method's group and the seed hold: a method that
             # lumps the cluster with part of the field cannot drag the mixture off it.
-            start = self.raw_membership_ * seed
+            start = self.raw_membership_ * seed_stars
             if start.sum() < 5:
                 raise ValueError("the method's target group and the seed share fewer than 5 "
                                  "stars")

@@ -31,6 +31,7 @@ from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 from vocluster.membership.detection import detection_space
 from vocluster.membership.methods import subsample
 from vocluster.membership.mixture import ClusterFieldMixture, robust_sigma
+from vocluster.membership.soft import student_t_kernel
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -51,8 +52,7 @@ class _DECNet(nn.Module):
         self.centroids: nn.Parameter | None = None
 
     def soft_assign(self, z: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
-        d2 = torch.cdist(z, self.centroids) ** 2
-        q = (1.0 + d2 / alpha) ** (-(alpha + 1.0) / 2.0)
+        q = student_t_kernel(torch.cdist(z, self.centroids) ** 2, alpha)
         return q / q.sum(dim=1, keepdim=True)
 
 
@@ -63,7 +63,7 @@ FIELD_RADIUS = 2.0
 SKY_TAIL = 5.0 / 3.0
 
 
-def cluster_scaled(z: np.ndarray, seed: np.ndarray, n_sky_axes: int = 0, reach: float = 5.0,
+def cluster_scaled(z: np.ndarray, seed_stars: np.ndarray, n_sky_axes: int = 0, reach: float = 5.0,
                    widen: float = 3.0) -> np.ndarray:
     """Each axis in units of the seed cluster's own spread, softly bounded at `reach`.
 
@@ -73,7 +73,7 @@ def cluster_scaled(z: np.ndarray, seed: np.ndarray, n_sky_axes: int = 0, reach: 
     tanh keeps the field's far tails from dominating the autoencoder's loss. The first
     `n_sky_axes` are the sky, widened `SKY_TAIL` times more for the profile's long tail.
     """
-    members = z[seed > 0]
+    members = z[seed_stars > 0]
     centre = np.median(members, axis=0)
     # The seed is the cluster's dense core: its halo reaches a few times further.
     widths = np.full(z.shape[1], widen)
@@ -121,7 +121,7 @@ class DECMembership(MembershipEstimator):
         self.n_init = n_init
         self.device = device
 
-    def _run_once(self, z: np.ndarray, cluster_seed: np.ndarray, k: int | None, seed: int,
+    def _run_once(self, z: np.ndarray, seed_stars: np.ndarray, k: int | None, seed: int,
                   device: torch.device) -> np.ndarray:
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
@@ -134,10 +134,10 @@ class DECMembership(MembershipEstimator):
         # Field centroids from stars outside the cluster's ball: the seed is only its core,
         # and a field centroid placed among its halo would cut it in two.
         field = latent[np.linalg.norm(z, axis=1) > FIELD_RADIUS]
-        k = k or field_centroid_count(len(field), int((cluster_seed > 0).sum())) + 1
+        k = k or field_centroid_count(len(field), int((seed_stars > 0).sum())) + 1
         self.n_clusters_ = k
         field_centres = KMeans(k - 1, n_init=10, random_state=seed).fit(field).cluster_centers_
-        centres = np.vstack([latent[cluster_seed > 0].mean(axis=0), field_centres])
+        centres = np.vstack([latent[seed_stars > 0].mean(axis=0), field_centres])
         net.centroids = nn.Parameter(torch.as_tensor(centres, dtype=torch.float32, device=device))
         self._cluster(net, data, rng)
         with torch.inference_mode():
@@ -177,12 +177,12 @@ class DECMembership(MembershipEstimator):
             loss.backward()
             optimiser.step()
 
-    def _group(self, x, errors, seed, positions):
+    def _group(self, x, errors, seed_stars, positions):
         device = resolve_device(self.device)
-        z = cluster_scaled(detection_space(x, positions), seed,
+        z = cluster_scaled(detection_space(x, positions), seed_stars,
                            n_sky_axes=0 if positions is None else 2)
         seeds = np.random.default_rng(self.random_state).integers(0, 2**31 - 1, self.n_init)
-        runs = [self._run_once(z, seed, self.n_clusters, int(s), device) for s in seeds]
+        runs = [self._run_once(z, seed_stars, self.n_clusters, int(s), device) for s in seeds]
         consensus = runs[0].copy()
         reference = runs[0].argmax(axis=1)
         for q in runs[1:]:

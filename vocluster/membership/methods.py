@@ -31,9 +31,9 @@ def silhouette_k(z: np.ndarray, k_range: range, rng: np.random.Generator,
 class MixtureMembership(MembershipEstimator):
     """Default: the seed (catalogue values or detected candidate) straight into the mixture."""
 
-    def _group(self, x, errors, seed, positions):
-        labels = np.where(seed > 0, 0, -1)
-        return labels, seed[:, None]
+    def _group(self, x, errors, seed_stars, positions):
+        labels = np.where(seed_stars > 0, 0, -1)
+        return labels, seed_stars[:, None]
 
 
 class KMeansMembership(MembershipEstimator):
@@ -48,7 +48,7 @@ class KMeansMembership(MembershipEstimator):
         self.n_clusters = n_clusters
         self.max_clusters = max_clusters
 
-    def _group(self, x, errors, seed, positions):
+    def _group(self, x, errors, seed_stars, positions):
         rng = np.random.default_rng(self.random_state)
         z = robust_standardise(x)
         k = self.n_clusters or silhouette_k(z, range(2, self.max_clusters + 1), rng)
@@ -69,7 +69,7 @@ class GMMMembership(MembershipEstimator):
         self.max_components = max_components
         self.fit_sample = fit_sample
 
-    def _group(self, x, errors, seed, positions):
+    def _group(self, x, errors, seed_stars, positions):
         rng = np.random.default_rng(self.random_state)
         z = robust_standardise(x)
         idx = subsample(len(z), self.fit_sample, rng)
@@ -97,7 +97,7 @@ class HDBSCANMembership(MembershipEstimator):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
 
-    def _group(self, x, errors, seed, positions):
+    def _group(self, x, errors, seed_stars, positions):
         z = robust_standardise(x)
         model = HDBSCAN(min_cluster_size=min(self.min_cluster_size, max(5, len(z) // 10)),
                         min_samples=self.min_samples, copy=True).fit(z)
