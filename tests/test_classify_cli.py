@@ -114,6 +114,7 @@ def test_impossible_training_settings_are_one_line_errors(tmp_path, capsys, opti
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_train_evaluate_explain_and_models(tmp_path, capsys):
     model = tmp_path / "tiny"
     code, stdout, err = run(capsys, "train", "--simulate", 240, "--epochs", 2, "--width", 8,

@@ -137,6 +137,7 @@ def test_bad_input_gives_one_line_error_and_nonzero_exit(args, message, cone, tm
     assert not (directory / "o.vot").exists()
 
 
+@pytest.mark.slow
 def test_console_script_and_demo_run_offline(tmp_path):
     result = subprocess.run([sys.executable, "-m", "vocluster.cli.main", "demo", "--n-stars",
                              "6000", "--out-dir", str(tmp_path)], capture_output=True, text=True,

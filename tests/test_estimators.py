@@ -43,6 +43,7 @@ def test_raw_probabilities_without_calibration_are_probabilities(method, praesep
     assert est.membership_.min() >= 0.0 and est.membership_.max() <= 1.0
 
 
+@pytest.mark.slow
 def test_dec_consensus_is_deterministic_by_seed(praesepe_like):
     x, e = _astrometry(praesepe_like[:3000])
     runs = [make_estimator("dec", calibrate=False, random_state=7, **FAST["dec"])

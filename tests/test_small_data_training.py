@@ -12,6 +12,9 @@ from vocluster.classification.evaluation import beats_majority, evaluate_predict
 from vocluster.classification.store import find_model
 from vocluster.cli.main import main
 
+# Trains ResNet-18s on stamp folders, with cross-validation.
+pytestmark = pytest.mark.slow
+
 
 def _write_folder(root, n_per_class: int, identical: bool, seed: int = 0):
     """cluster/ and galaxy/ PNG stamps (96 px) named like PAndAS cutouts, 6 fields.

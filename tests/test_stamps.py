@@ -91,6 +91,7 @@ def test_preprocessing_normalisations():
     assert restored == STARCNET_PREPROCESSING
 
 
+@pytest.mark.slow
 def test_simulator_is_seeded_and_classes_differ():
     a, b = simulate_stamps(200, seed=4), simulate_stamps(200, seed=4)
     np.testing.assert_array_equal(a.stamps, b.stamps)
