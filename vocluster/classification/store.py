@@ -69,6 +69,30 @@ def find_model(name_or_path: str, cache_dir: Path | None = None) -> Path:
 
 def load_classifier(name_or_path: str, device: str = "auto", compile: bool = False,
                     cache_dir: Path | None = None) -> StampClassifier:
+    """A stored model, ready to classify.
+
+    Parameters
+    ----------
+    name_or_path : str
+        A model name (shipped, in `$VOCLUSTER_MODELS` or the cache) or a model folder.
+    device : {"auto", "cpu", "cuda"}
+        Where the net runs; `auto` takes CUDA when there is a GPU.
+    compile : bool
+        `torch.compile` the net (faster for very large catalogues, seconds to start).
+    cache_dir : Path, optional
+        The user's cache, where fetched models live.
+
+    Returns
+    -------
+    StampClassifier
+        With the card's preprocessing, temperature and threshold.
+
+    Raises
+    ------
+    InputError
+        No such model, weights that do not match the card's checksum, or weights that
+        do not fit the card's architecture.
+    """
     directory = find_model(name_or_path, cache_dir)
     card = ModelCard.read(directory / CARD)
     weights = directory / (KERAS_FILE if card.arch == "keras" else WEIGHTS)

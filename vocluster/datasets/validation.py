@@ -297,8 +297,30 @@ def run_validation(field: Table, options: MembershipOptions, n_clusters: int,
     """The whole validation of a field (CLI and SAMP): find its real cluster, plan the
     injections away from it (or clones of it), run them, and report.
 
-    Returns the report and one table row per injected cluster (its metadata holds the
-    expected calibration error and the median F1)."""
+    Parameters
+    ----------
+    field : Table
+        The user's Gaia table (positions, astrometry, G).
+    options : MembershipOptions
+        The membership settings to validate; every injection runs with exactly these.
+    n_clusters : int
+        How many simulated clusters to inject, one at a time.
+    distance, mass : (float, float)
+        Ranges (pc, solar masses) the injected clusters are drawn from.
+    clones : bool
+        Inject clones of the cluster found in the field instead (`--like-found`).
+    seed : int
+        Random seed of the plan and the simulations.
+    progress : callable, optional
+        Called with a message per injection.
+
+    Returns
+    -------
+    (dict, Table)
+        The report (completeness and contamination by G, F1 by distance and size,
+        reliability and its expected calibration error) and one row per injected
+        cluster; the table's metadata holds the ECE and the median F1.
+    """
     say = progress or (lambda message: None)
     if n_clusters < 1:
         raise InputError("the number of injected clusters must be at least 1")
