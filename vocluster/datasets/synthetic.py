@@ -29,8 +29,8 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from vocluster.core.sample import RELEASE_ERRORS, gaia_parallax_error
+from vocluster.membership.perspective import KMS_PER_MASYR_KPC, local_basis
 
-K_MAS = 4.74047  # km/s per (mas/yr) at 1 kpc
 DISC_SCALE_HEIGHT_KPC = 0.3
 DUST_SCALE_HEIGHT_KPC = 0.1
 SOLAR_MOTION_KMS = (11.1, 12.2, 7.3)  # (U, V, W), Schoenrich et al. 2010
@@ -153,9 +153,7 @@ def _tangent_basis(ra: float, dec: float) -> np.ndarray:
     """Rows: the Galactic (U, V, W) axes projected on (east, north) at (ra, dec)."""
     axes = SkyCoord(l=[0.0, 90.0, 0.0] * u.deg, b=[0.0, 0.0, 90.0] * u.deg, frame="galactic")
     icrs = axes.icrs.cartesian.xyz.value.T  # each Galactic axis in ICRS cartesian
-    a, d = np.radians(ra), np.radians(dec)
-    east = np.array([-np.sin(a), np.cos(a), 0.0])
-    north = np.array([-np.sin(d) * np.cos(a), -np.sin(d) * np.sin(a), np.cos(d)])
+    east, north, _ = (v[0] for v in local_basis(np.array([ra]), np.array([dec])))
     return icrs @ np.column_stack([east, north])
 
 
@@ -199,7 +197,7 @@ def _field(rng: np.random.Generator, n: int, p: ClusterPreset, latitude: float
     velocity = sigma * rng.normal(size=(n, 3))
     velocity[:, 1] -= np.array([pop.asymmetric_drift for pop in FIELD_POPULATIONS])[population]
     velocity -= np.asarray(SOLAR_MOTION_KMS)
-    pm = velocity @ _tangent_basis(p.ra, p.dec) / (K_MAS * out["distance"][:, None])
+    pm = velocity @ _tangent_basis(p.ra, p.dec) / (KMS_PER_MASYR_KPC * out["distance"][:, None])
     return {"parallax": 1.0 / out["distance"], "pmra": pm[:, 0], "pmdec": pm[:, 1],
             "g": out["g"], "bp_rp": out["bp_rp"], "binary": np.zeros(n, bool)}
 
@@ -253,7 +251,7 @@ def make_cone(p: ClusterPreset | str, seed: int = 0, n_stars: int | None = None,
                                   p.g_limit)
     cluster["g"] += 5 * np.log10(distance_pc * p.parallax / 1000.0)
     cluster["bp_rp"] += a_g / 1.9
-    pm_sigma = p.velocity_dispersion * p.parallax / K_MAS
+    pm_sigma = p.velocity_dispersion * p.parallax / KMS_PER_MASYR_KPC
     # orbital motion of unresolved pairs adds to the proper motion of some binaries
     pm_jitter = np.where(cluster["binary"] & (rng.uniform(size=n_cl) < 0.3), 3.0, 1.0)
     pmra_c = p.pmra + pm_sigma * pm_jitter * rng.normal(size=n_cl)

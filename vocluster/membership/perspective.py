@@ -31,7 +31,8 @@ KMS_PER_MASYR_KPC = 4.74047
 MAX_RADIAL_VELOCITY_KMS = 120.0
 
 
-def _basis(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def local_basis(ra_deg: np.ndarray, dec_deg: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unit vectors (east p, north q, line of sight r) for each direction, shape (n, 3)."""
     ra, dec = np.radians(ra_deg), np.radians(dec_deg)
     p = np.column_stack([-np.sin(ra), np.cos(ra), np.zeros_like(ra)])
@@ -52,8 +53,8 @@ class PerspectiveMotion:
     """Where each star's cluster proper motion lies, given the motion at the reference."""
 
     def __init__(self, ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float) -> None:
-        p, q, _ = _basis(np.asarray(ra, dtype=float), np.asarray(dec, dtype=float))
-        p0, q0, r0 = (v[0] for v in _basis(np.array([ra0]), np.array([dec0])))
+        p, q, _ = local_basis(np.asarray(ra, dtype=float), np.asarray(dec, dtype=float))
+        p0, q0, r0 = (v[0] for v in local_basis(np.array([ra0]), np.array([dec0])))
         self.matrix = np.stack([np.column_stack([p @ p0, p @ q0]),
                                 np.column_stack([q @ p0, q @ q0])], axis=1)  # (n, 2, 2)
         self.radial = np.column_stack([p @ r0, q @ r0])                   # (n, 2)

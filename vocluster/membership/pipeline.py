@@ -22,13 +22,12 @@ from vocluster.errors import InputError
 from vocluster.membership import AUTO_METHOD, METHODS, make_estimator, sanity
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 from vocluster.membership.mixture import ClusterFieldMixture
-from vocluster.membership.perspective import PerspectiveMotion
+from vocluster.membership.perspective import KMS_PER_MASYR_KPC, PerspectiveMotion
 
 MIN_USABLE_ROWS = 20
 # Internal velocity spread (km/s) and parallax spread used to turn catalogue values into
 # a seed region; generous on purpose: the mixture fits the real spread afterwards.
 SEED_VELOCITY_KMS = 2.0
-MAS_PER_YR_PER_KMS_PER_MAS = 1.0 / 4.74047
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,7 @@ def _target_in_feature_space(target: Target, names: tuple[str, ...]) -> tuple[np
                                                                                np.ndarray]:
     """Catalogue values and a seed spread, pushed through the same feature functions."""
     plx = max(target.parallax, 0.05)
-    pm_spread = max(SEED_VELOCITY_KMS * plx * MAS_PER_YR_PER_KMS_PER_MAS, 0.3)
+    pm_spread = max(SEED_VELOCITY_KMS * plx / KMS_PER_MASYR_KPC, 0.3)
     one = {"pmra": np.array([target.pmra]), "pmdec": np.array([target.pmdec]),
            "parallax": np.array([target.parallax]), "pmra_error": np.array([pm_spread]),
            "pmdec_error": np.array([pm_spread]),
