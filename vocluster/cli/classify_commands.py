@@ -100,7 +100,6 @@ def _take_from_card(args: argparse.Namespace, stamps: np.ndarray) -> np.ndarray:
     are resized to the size the model was trained on."""
     from vocluster.classification.card import ModelCard
     from vocluster.classification.store import CARD, find_model
-    from vocluster.io.stamp_files import resize_stamps
 
     card = ModelCard.read(find_model(args.from_model) / CARD)
     if card.arch == "keras":
@@ -120,6 +119,13 @@ def _take_from_card(args: argparse.Namespace, stamps: np.ndarray) -> np.ndarray:
     if overruled:
         console.print(f"vocluster: note: {', '.join(overruled)} taken from {card.name}'s card",
                       highlight=False)
+    return _fit_to_card(stamps, card)
+
+
+def _fit_to_card(stamps: np.ndarray, card) -> np.ndarray:
+    """Stamps with the card's band count, resized (and said) to its stamp size."""
+    from vocluster.io.stamp_files import resize_stamps
+
     if stamps.shape[1] != len(card.bands):
         raise InputError(f"{card.name} takes {len(card.bands)} bands "
                          f"({', '.join(card.bands)}); the stamps have {stamps.shape[1]}")
@@ -311,19 +317,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def _folder_stamps(folder: str, card) -> tuple[np.ndarray, list[str]]:
     """A folder's stamps at the model's stamp size, with their file names."""
-    from vocluster.io.stamp_files import read_unlabelled_stamps, resize_stamps
+    from vocluster.io.stamp_files import read_unlabelled_stamps
 
     found = read_unlabelled_stamps(folder)
-    stamps = found.stamps
-    if stamps.shape[1] != len(card.bands):
-        raise InputError(f"{card.name} takes {len(card.bands)} bands "
-                         f"({', '.join(card.bands)}); the stamps in {folder} have "
-                         f"{stamps.shape[1]}")
-    if stamps.shape[-1] != card.stamp_size:
-        console.print(f"[dim]resizing {stamps.shape[-1]}-px stamps to {card.name}'s "
-                      f"{card.stamp_size} px", highlight=False)
-        stamps = resize_stamps(stamps, card.stamp_size)
-    return stamps, [Path(source).name for source in found.sources]
+    return _fit_to_card(found.stamps, card), [Path(source).name for source in found.sources]
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from vocluster.service.requests import (
     TableRequest,
     check_params,
     classify_request,
+    cone_radius,
     position,
     table_request,
 )
@@ -350,19 +351,12 @@ class SampDaemon:
                 self._start_cone(msg_id, options, cone.ra, cone.dec, cone.radius,
                                  params.get("target") or f"cone {cone.ra},{cone.dec}")
             elif "target" in params:
-                self._start_cone(msg_id, options, None, None, self._radius(mtype, params),
+                self._start_cone(msg_id, options, None, None, cone_radius(mtype, params),
                                  params["target"])
             else:
                 raise VoclusterError(f"{mtype}: give url, target, or ra and dec")
 
         self._guarded(msg_id, start)
-
-    @staticmethod
-    def _radius(mtype: str, params: dict[str, str]) -> float | None:
-        """A cone radius given without a position (around a named target)."""
-        if "radius" not in params:
-            return None
-        return position(mtype, {"ra": "0", "dec": "0", "radius": params["radius"]}).radius
 
     def _start_url_job(self, msg_id, sender_id: str, request: TableRequest,
                        analyse: Callable[[Table], Outcome]) -> None:

@@ -96,15 +96,22 @@ class Position:
     radius: float | None = None
 
 
+def cone_radius(mtype: str, params: dict[str, str]) -> float | None:
+    """The cone radius (deg) when one was given, in range."""
+    if "radius" not in params:
+        return None
+    value = _degrees(params, "radius", mtype)
+    if not 0 < value <= 10:
+        raise VoclusterError(f"{mtype}: radius must be within (0, 10] degrees, got {value}")
+    return value
+
+
 def position(mtype: str, params: dict[str, str]) -> Position:
     """ra, dec (and radius) as numbers, in range."""
     ra, dec = _degrees(params, "ra", mtype), _degrees(params, "dec", mtype)
-    radius = _degrees(params, "radius", mtype) if "radius" in params else None
     if not -90 <= dec <= 90:
         raise VoclusterError(f"{mtype}: dec must be within [-90, 90], got {dec}")
-    if radius is not None and not 0 < radius <= 10:
-        raise VoclusterError(f"{mtype}: radius must be within (0, 10] degrees, got {radius}")
-    return Position(ra % 360.0, dec, radius)
+    return Position(ra % 360.0, dec, cone_radius(mtype, params))
 
 
 @dataclass(frozen=True)
