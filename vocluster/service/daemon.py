@@ -330,9 +330,7 @@ class SampDaemon:
                                                    list(self.settings.classify_images)))
             elif kind == "validate":
                 options = options_with(self.settings, chosen)
-                self._start_url_job(msg_id, sender_id, request,
-                                    lambda table: validation_outcome(table, options, {},
-                                                                     log.info))
+                self._start_url_job(msg_id, sender_id, request, self._validate(options, {}))
             else:
                 self._start_url_job(msg_id, sender_id, request,
                                     self._members(options_with(self.settings, chosen)))
@@ -383,11 +381,13 @@ class SampDaemon:
                 raise VoclusterError(f"{mtype}: no url parameter (the field table)")
             request = table_request(mtype, params)
             options = options_with(self.settings, params)
-            self._start_url_job(msg_id, sender_id, request,
-                                lambda table: validation_outcome(table, options, params,
-                                                                 log.info))
+            self._start_url_job(msg_id, sender_id, request, self._validate(options, params))
 
         self._guarded(msg_id, start)
+
+    @staticmethod
+    def _validate(options, params: dict[str, str]) -> Callable[[Table], Outcome]:
+        return lambda table: validation_outcome(table, options, params, log.info)
 
     def _members(self, options) -> Callable[[Table], Outcome]:
         return lambda table: members_outcome(find_members(table, options))
