@@ -46,7 +46,8 @@ def config(tmp_path, tap_server):
     vizier_local = {rel: replace(m, table="vizgaia.gaiadr3")
                     for rel, m in GAIA_MIRRORS["vizier"].items() if rel == "dr3"}
     return Config(gaia_url=tap_server.url, catalogue_url=tap_server.url, catalogue="local",
-                  mast_url=tap_server.url, cache_dir=tmp_path / "cache", tap=FAST,
+                  mast_url=tap_server.url, simbad_url=tap_server.url,
+                  cache_dir=tmp_path / "cache", tap=FAST,
                   mirrors={**GAIA_MIRRORS, "localviz": vizier_local},
                   catalogues={**CLUSTER_CATALOGUES, "local": local_cg})
 
@@ -276,6 +277,29 @@ def test_published_catalogue_over_tap(config, tap_server):
     assert resolver.nearest(200.0, -80.0, max_separation=1.0) is None
 
 
+def test_names_no_catalogue_spells_are_resolved_through_simbad(config, tap_server):
+    """astroquery's SIMBAD client against a local SIMBAD (`basic` and `ident` on DaCHS)."""
+    said = []
+    resolver = ClusterResolver(config, progress=said.append)
+    found = resolver.lookup("Theia 4242")  # SIMBAD's name; the catalogue has UBC_1234
+    assert found.name == EXTRA_CLUSTER["name"]
+    assert found.pmra == pytest.approx(EXTRA_CLUSTER["pmra"])
+    assert "SIMBAD: Theia 4242 is Theia 4242" in said[-1] and "UBC_1234" in said[-1]
+    assert resolver.lookup("Cl Fake 7").name == EXTRA_CLUSTER["name"]  # any SIMBAD alias
+    with pytest.raises(InputError, match=r"SIMBAD knows 'Star Near 1234' as HD 999999, "
+                                         r"of type '\*', not a star cluster"):
+        resolver.lookup("Star Near 1234")  # a star beside the cluster is not the cluster
+    with pytest.raises(InputError, match=r"SIMBAD places 'Lonely 1' \(Lonely 1, OpC\) at "
+                                         r"RA 201.5000 Dec -61.2000, but no cluster"):
+        resolver.lookup("Lonely 1")
+    with pytest.raises(InputError, match=r"not in the built-in table, local nor SIMBAD"):
+        resolver.lookup("Nowhere 99")
+    dead = replace(config, simbad_url=f"http://127.0.0.1:{unused_port()}/tap")
+    with pytest.raises(InputError, match=r"and SIMBAD at http://127.0.0.1:\d+/tap could "
+                                         r"not be asked about 'Nowhere 99'"):
+        ClusterResolver(dead).lookup("Nowhere 99")
+
+
 def test_hst_images_by_filter_and_download(config, tap_server, fits_images):
     folder, _, names = fits_images
     uv = find_hst_images(M67.ra, M67.dec, 0.05, filters=["F275W"], config=config)
@@ -302,6 +326,7 @@ def cli_env(monkeypatch, tmp_path, tap_server):
     monkeypatch.setenv("VOCLUSTER_CONFIG", str(config_file))
     monkeypatch.setenv("VOCLUSTER_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("VOCLUSTER_CATALOGUE_TAP_URL", tap_server.url)
+    monkeypatch.setenv("VOCLUSTER_SIMBAD_TAP_URL", tap_server.url)
     return tmp_path
 
 
@@ -332,6 +357,7 @@ def test_cli_unknown_cluster_and_dead_service_fail_in_one_line(cli_env, tap_serv
                  tap_server.url]) == 2
     errors = [ln for ln in capsys.readouterr().err.splitlines() if "error" in ln]
     assert len(errors) == 1 and "did you mean UBC_1234" in errors[0]
+    assert "nor SIMBAD" in errors[0]
     dead = f"http://127.0.0.1:{unused_port()}/tap"
     assert main(["fetch", "--ra", "10", "--dec", "10", "--radius", "0.1", "-o",
                  str(cli_env / "y.vot"), "--tap-url", dead]) == 2

@@ -57,6 +57,15 @@ _CATALOGUE_COLUMNS = [  # our name, VizieR-style name, unit, UCD
 EXTRA_CLUSTER = {"name": "UBC_1234", "ra": 132.30, "dec": 11.20, "r50": 0.10,
                  "pmra": -3.0, "pmdec": 1.5, "parallax": 0.8, "dist_pc": 1250.0}
 
+#: a minimal SIMBAD: objects (main id, ra, dec, type) and the names each is known by.
+#: SIMBAD's centre of a cluster sits arcminutes from the Gaia catalogues' centre.
+SIMBAD_OBJECTS = [
+    ("Theia 4242", EXTRA_CLUSTER["ra"] + 0.03, EXTRA_CLUSTER["dec"] - 0.02, "OpC",
+     ("Theia 4242", "Cl Fake 7")),  # another name for UBC_1234, which no catalogue spells
+    ("HD 999999", 132.31, 11.21, "*", ("HD 999999", "Star Near 1234")),  # a star there
+    ("Lonely 1", 201.5, -61.2, "OpC", ("Lonely 1",)),  # a cluster no catalogue lists
+]
+
 _OBSCORE_FIELDS = [
     ("obs_id", "obs_id"), ("obs_publisher_did", "obs_publisher_did"),
     ("obs_collection", "obs_collection"), ("dataproduct_type", "dataproduct_type"),
@@ -126,6 +135,16 @@ def catalogue_rows() -> Table:
              "pmra": c.pmra, "pmdec": c.pmdec, "parallax": c.parallax,
              "dist_pc": 1000.0 / c.parallax} for c in known_clusters()]
     return Table(rows=[*rows, EXTRA_CLUSTER])
+
+
+def simbad_rows() -> tuple[Table, Table]:
+    """SIMBAD's `basic` (oid, main_id, ra, dec, otype) and `ident` (oidref, id) tables."""
+    basic = Table(rows=[(oid, main, ra, dec, otype) for oid, (main, ra, dec, otype, _)
+                        in enumerate(SIMBAD_OBJECTS, start=1)],
+                  names=("oid", "main_id", "ra", "dec", "otype"))
+    ident = Table(rows=[(oid, name) for oid, (*_, names) in enumerate(SIMBAD_OBJECTS, start=1)
+                        for name in names], names=("oidref", "id"))
+    return basic, ident
 
 
 def image_rows(base_url: str, files: list[str]) -> Table:
@@ -209,6 +228,21 @@ def start_dachs(work: Path, image_base_url: str, image_files: list[str]) -> Dach
     _publish(PREFIX + "vizcat", _resource(PREFIX + "vizcat", "vizcat", "cg2020", cat_cols,
                                           _maps([(v, n) for n, v, *_ in _CATALOGUE_COLUMNS])),
              catalogue, env)
+    # SIMBAD's tables are unqualified (`FROM basic`); DaCHS reads those as `public.`
+    basic, ident = simbad_rows()
+    _publish(PREFIX + "simbadbasic", _resource(
+        PREFIX + "simbadbasic", "public", "basic",
+        [_column_xml("oid", "bigint", "", "meta.record;meta.id"),
+         _column_xml("main_id", "text", "", "meta.id;meta.main"),
+         _column_xml("ra", "double precision", "deg", "pos.eq.ra;meta.main"),
+         _column_xml("dec", "double precision", "deg", "pos.eq.dec;meta.main"),
+         _column_xml("otype", "text", "", "src.class")],
+        _maps([(c, c) for c in basic.colnames])), basic, env)
+    _publish(PREFIX + "simbadident", _resource(
+        PREFIX + "simbadident", "public", "ident",
+        [_column_xml("oidref", "bigint", "", "meta.record;meta.id"),
+         _column_xml("id", "text", "", "meta.id")],
+        _maps([(c, c) for c in ident.colnames])), ident, env)
     _run(["dachs", "imp", "//obscore"], env)  # creates ivoa.obscore on a fresh DaCHS
     images = image_rows(image_base_url, image_files)
     obscore = ('<mixin>//obscore#publishObscoreLike</mixin>\n'

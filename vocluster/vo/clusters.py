@@ -1,4 +1,5 @@
-"""Cluster catalogues: the built-in table offline, published catalogues over VizieR TAP.
+"""Cluster catalogues: the built-in table offline, published catalogues over VizieR TAP,
+and SIMBAD (through astroquery) for the names no catalogue spells.
 
 A published catalogue is fetched whole once (a few thousand rows), cached, and
 then used like the built-in table: by name, alias or nearest position.
@@ -23,6 +24,7 @@ from vocluster.errors import InputError, TapError
 from vocluster.vo.adql import catalogue_query
 from vocluster.vo.cache import QueryCache
 from vocluster.vo.services import CATALOGUE_REFERENCES, Config, load_config
+from vocluster.vo.simbad import simbad_object
 from vocluster.vo.tap import TapClient
 
 
@@ -54,6 +56,10 @@ def clusters_from_table(table: Table, reference: str) -> tuple[KnownCluster, ...
     )
 
 
+#: the least separation (deg) accepted between SIMBAD's centre and a catalogue's
+SIMBAD_MATCH_MIN_DEG = 0.1
+
+
 class ClusterResolver:
     """Names and positions to clusters: built-in first, then the published catalogue."""
 
@@ -74,11 +80,15 @@ class ClusterResolver:
         return self._remote
 
     def lookup(self, name: str) -> KnownCluster:
+        """Built-in table, then the published catalogue, then SIMBAD's position of the name."""
         try:
             return lookup_cluster(name)
         except InputError:
             if self.offline:
-                raise
+                raise InputError(f"unknown cluster {name!r} in the built-in table"
+                                 f"{suggestions(name, known_clusters())}; offline nothing "
+                                 "else is searched: give the cluster's position or catalogue "
+                                 "values instead") from None
         try:
             remote = self.remote()
         except TapError as exc:
@@ -89,9 +99,39 @@ class ClusterResolver:
             return lookup_cluster(name, remote)
         except InputError:
             pass
+        return self._through_simbad(name, remote)
+
+    def _through_simbad(self, name: str, remote: tuple[KnownCluster, ...]) -> KnownCluster:
+        """The catalogue cluster at SIMBAD's position of `name`, or an error naming it.
+
+        The catalogue's centre and SIMBAD's differ by arcminutes for the same
+        cluster, so the match may be as far as the cluster's r50 (at least 0.1 deg);
+        farther, it is another cluster and the position is all there is.
+        """
+        where = self.catalogue or self.config.catalogue
         hint = suggestions(name, known_clusters() + remote)
-        raise InputError(f"unknown cluster {name!r}: not in the built-in table nor in "
-                         f"{self.catalogue or self.config.catalogue}{hint}")
+        try:
+            found = simbad_object(name, self.config.simbad_url)
+        except TapError as exc:
+            raise InputError(f"unknown cluster {name!r}: not in the built-in table nor in "
+                             f"{where}{hint}, and {exc}") from exc
+        if found is None:
+            raise InputError(f"unknown cluster {name!r}: not in the built-in table, {where} "
+                             f"nor SIMBAD{hint}")
+        if not found.is_cluster:
+            raise InputError(f"SIMBAD knows {name!r} as {found.main_id}, of type "
+                             f"{found.otype!r}, not a star cluster")
+        match = nearest_cluster(found.ra, found.dec, known_clusters() + remote)
+        if match is not None and match[1] <= max(match[0].r50, SIMBAD_MATCH_MIN_DEG):
+            if self.progress:
+                self.progress(f"SIMBAD: {name} is {found.main_id} at ({found.ra:.4f}, "
+                              f"{found.dec:+.4f}); catalogue cluster {match[0].name} lies "
+                              f"{match[1] * 60:.1f} arcmin away")
+            return match[0]
+        raise InputError(f"SIMBAD places {name!r} ({found.main_id}, {found.otype}) at RA "
+                         f"{found.ra:.4f} Dec {found.dec:+.4f}, but no cluster of {where} lies "
+                         "within its radius there: give that position (and catalogue values, "
+                         "or none to detect the cluster blind)")
 
     def nearest(self, ra: float, dec: float,
                 max_separation: float | None = None) -> tuple[KnownCluster, float] | None:

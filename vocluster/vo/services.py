@@ -22,6 +22,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 ESA_GAIA_TAP = "https://gea.esac.esa.int/tap-server/tap"
 VIZIER_TAP = "https://tapvizier.cds.unistra.fr/TAPVizieR/tap"
 MAST_TAP = "https://mast.stsci.edu/vo-tap/api/v0.1/caom"
+SIMBAD_TAP = "https://simbad.cds.unistra.fr/simbad/sim-tap"
 
 GAIA_COLUMNS = ("source_id", "ra", "dec", "parallax", "parallax_error", "pmra", "pmra_error",
                 "pmdec", "pmdec_error", "ruwe", "phot_g_mean_mag", "bp_rp")
@@ -120,6 +121,7 @@ class Config:
     catalogue_url: str = VIZIER_TAP
     catalogue: str = "cg2020"
     mast_url: str = MAST_TAP
+    simbad_url: str = SIMBAD_TAP
     obscore_table: str = OBSCORE_TABLE
     cache_dir: Path = field(default_factory=lambda: _default_cache_dir())
     tap: TapSettings = field(default_factory=TapSettings)
@@ -184,6 +186,8 @@ def load_config(path: Path | None = None) -> Config:
         overrides["gaia_mirror"] = env["VOCLUSTER_GAIA_MIRROR"]
     if env.get("VOCLUSTER_CATALOGUE_TAP_URL"):
         overrides["catalogue_url"] = env["VOCLUSTER_CATALOGUE_TAP_URL"]
+    if env.get("VOCLUSTER_SIMBAD_TAP_URL"):
+        overrides["simbad_url"] = env["VOCLUSTER_SIMBAD_TAP_URL"]
     if env.get("VOCLUSTER_MAST_TAP_URL"):
         overrides["mast_url"] = env["VOCLUSTER_MAST_TAP_URL"]
     if env.get("VOCLUSTER_CACHE_DIR"):
@@ -193,13 +197,13 @@ def load_config(path: Path | None = None) -> Config:
 
 def _apply_file(config: Config, data: dict, path: Path) -> Config:
     """Read the documented sections; unknown keys are an error, not silently ignored."""
-    sections = {"gaia", "catalogue", "mast", "cache", "tap", "mirrors", "catalogues"}
+    sections = {"gaia", "catalogue", "mast", "simbad", "cache", "tap", "mirrors", "catalogues"}
     unknown = set(data) - sections
     if unknown:
         raise InputError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
                          f"known: {', '.join(sorted(sections))}")
     keys = {"gaia": {"mirror", "tap_url"}, "catalogue": {"tap_url", "name"},
-            "mast": {"tap_url", "obscore_table"}, "cache": {"dir"}}
+            "mast": {"tap_url", "obscore_table"}, "simbad": {"tap_url"}, "cache": {"dir"}}
     for section, known in keys.items():
         unknown = set(data.get(section, {})) - known
         if unknown:
@@ -224,6 +228,7 @@ def _apply_file(config: Config, data: dict, path: Path) -> Config:
         catalogue_url=cat.get("tap_url", config.catalogue_url),
         catalogue=cat.get("name", config.catalogue),
         mast_url=mast.get("tap_url", config.mast_url),
+        simbad_url=data.get("simbad", {}).get("tap_url", config.simbad_url),
         obscore_table=mast.get("obscore_table", config.obscore_table),
         cache_dir=Path(data.get("cache", {}).get("dir", config.cache_dir)).expanduser(),
         tap=tap, mirrors=mirrors, catalogues=catalogues,
