@@ -158,3 +158,36 @@ def test_a_damaged_model_card_is_named_in_one_line(field, tmp_path, capsys):
                        tmp_path / "badmodel", "-o", tmp_path / "x.vot")
     assert code == 2 and "model card" in err and "is damaged" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_models_in_configured_folders_are_found_by_name(field, tmp_path, capsys,
+                                                        monkeypatch):
+    """`$VOCLUSTER_MODELS` and `[models] dirs` are read by the configuration, and every
+    command that takes a model name searches them (a fetched model too, in the cache)."""
+    import shutil
+
+    from vocluster.classification.store import SHIPPED_MODELS
+
+    _, paths, catalogue = field
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    shutil.copytree(SHIPPED_MODELS / "vocluster-sim-starcnet", mine / "my-copy")
+    shutil.copytree(SHIPPED_MODELS / "vocluster-sim-starcnet", theirs / "lab-copy")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[models]\ndirs = ["{theirs}"]\n')
+    monkeypatch.setenv("VOCLUSTER_CONFIG", str(config))
+    monkeypatch.setenv("VOCLUSTER_CACHE_DIR", str(tmp_path / "cache"))
+    code, stdout, _ = run(capsys, "models", "list")
+    assert code == 0 and str(theirs / "lab-copy") in stdout
+    monkeypatch.setenv("VOCLUSTER_MODELS", str(mine))  # the environment overrides the file
+    code, stdout, _ = run(capsys, "models", "list")
+    assert code == 0 and str(mine / "my-copy") in stdout and "lab-copy" not in stdout
+    code, _, err = run(capsys, "classify", catalogue, "--images", *paths, "--model",
+                       "my-copy", "-o", tmp_path / "mine.vot")
+    assert code == 0, err
+    monkeypatch.delenv("VOCLUSTER_MODELS")
+    code, _, err = run(capsys, "classify", catalogue, "--images", *paths, "--model",
+                       "lab-copy", "-o", tmp_path / "theirs.vot")
+    assert code == 0, err
+    code, _, err = run(capsys, "classify", catalogue, "--images", *paths, "--model",
+                       "my-copy", "-o", tmp_path / "gone.vot")
+    assert code == 2 and "no model 'my-copy'" in err

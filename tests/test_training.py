@@ -186,9 +186,10 @@ def test_published_weights_fetch_over_http(tmp_path):
                             sha256="0" * 64)
         with pytest.raises(InputError, match="HTTP 404"):
             fetch_published("starcnet", f"{base}/missing.pth", tmp_path / "cache")
-    names = [card.name for _, card in list_models(tmp_path / "cache")]
+    names = [card.name for _, card in list_models([tmp_path / "cache" / "models"])]
     assert "starcnet" in names
-    model = load_classifier("starcnet", device="cpu", cache_dir=tmp_path / "cache")
+    model = load_classifier("starcnet", device="cpu",
+                            search=[tmp_path / "cache" / "models"])
     assert model.card.preprocessing.normalisation == "band_mean"
     assert (target / "card.json").exists()
 

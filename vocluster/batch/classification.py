@@ -77,7 +77,7 @@ def classify_image_set(image_set: ImageSet, outdir: Path, model: str,
     table = read_table(image_set.catalog)
     images = read_band_images(list(image_set.images))
     # loaded once per worker process
-    classifier = shared_classifier(model, device, load_config().cache_dir)
+    classifier = shared_classifier(model, device, load_config().model_dirs)
     result = classify_table(table, images, classifier, threshold)
     output = write_table(result, output_path(outdir, image_set), overwrite=True)
     row = image_set_row(image_set, "ok")

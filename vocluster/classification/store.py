@@ -1,14 +1,15 @@
 """Where models live: a directory per model with `weights.pt` (a plain state_dict),
-`card.json` and a rendered `README.md`; found by name in `models/` of the project,
-`$VOCLUSTER_MODELS` and the user's cache, or given by path. No network here: published
-weights are fetched into the cache by `vocluster.vo.weights`.
+`card.json` and a rendered `README.md`; found by name in the folders the caller names
+(the configuration's: `$VOCLUSTER_MODELS`, `[models] dirs`, the user's cache), then
+among the shipped models, or given by path. No network and no environment here:
+published weights are fetched into the cache by `vocluster.vo.weights`.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import shutil
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -38,49 +39,47 @@ PUBLISHED = {
 }
 
 
-def model_dirs(cache_dir: Path | None = None) -> list[Path]:
-    dirs = [Path(p) for p in os.environ.get("VOCLUSTER_MODELS", "").split(os.pathsep) if p]
-    dirs.append(SHIPPED_MODELS)
-    if cache_dir is not None:
-        dirs.append(cache_dir / "models")
-    return dirs
+def model_dirs(search: Sequence[Path] = ()) -> list[Path]:
+    """The caller's folders first (a user's model shadows a shipped one), then the shipped."""
+    return [*search, SHIPPED_MODELS]
 
 
-def list_models(cache_dir: Path | None = None) -> list[tuple[Path, ModelCard]]:
+def list_models(search: Sequence[Path] = ()) -> list[tuple[Path, ModelCard]]:
     found = []
-    for directory in model_dirs(cache_dir):
+    for directory in model_dirs(search):
         for card in sorted(directory.glob(f"*/{CARD}")):
             found.append((card.parent, ModelCard.read(card)))
     return found
 
 
-def find_model(name_or_path: str, cache_dir: Path | None = None) -> Path:
+def find_model(name_or_path: str, search: Sequence[Path] = ()) -> Path:
     path = Path(name_or_path)
     if path.is_file() and path.name == CARD:
         path = path.parent
     if (path / CARD).is_file():
         return path
-    for directory in model_dirs(cache_dir):
+    for directory in model_dirs(search):
         if (directory / name_or_path / CARD).is_file():
             return directory / name_or_path
-    known = sorted({card.name for _, card in list_models(cache_dir)})
+    known = sorted({card.name for _, card in list_models(search)})
     raise InputError(f"no model {name_or_path!r}; known models: {', '.join(known) or 'none'}")
 
 
 def load_classifier(name_or_path: str, device: str = "auto", compile: bool = False,
-                    cache_dir: Path | None = None) -> StampClassifier:
+                    search: Sequence[Path] = ()) -> StampClassifier:
     """A stored model, ready to classify.
 
     Parameters
     ----------
     name_or_path : str
-        A model name (shipped, in `$VOCLUSTER_MODELS` or the cache) or a model folder.
+        A model name (shipped, or in one of the `search` folders) or a model folder.
     device : {"auto", "cpu", "cuda"}
         Where the net runs; `auto` takes CUDA when there is a GPU.
     compile : bool
         `torch.compile` the net (faster for very large catalogues, seconds to start).
-    cache_dir : Path, optional
-        The user's cache, where fetched models live.
+    search : sequence of Path, optional
+        Folders of models searched before the shipped ones; the CLI and the services
+        pass `Config.model_dirs` (`$VOCLUSTER_MODELS`, then the cache's fetched models).
 
     Returns
     -------
@@ -93,7 +92,7 @@ def load_classifier(name_or_path: str, device: str = "auto", compile: bool = Fal
         No such model, weights that do not match the card's checksum, or weights that
         do not fit the card's architecture.
     """
-    directory = find_model(name_or_path, cache_dir)
+    directory = find_model(name_or_path, search)
     card = ModelCard.read(directory / CARD)
     weights = directory / (KERAS_FILE if card.arch == "keras" else WEIGHTS)
     if card.weights_sha256 and sha256_file(weights) != card.weights_sha256:
@@ -115,10 +114,10 @@ def load_classifier(name_or_path: str, device: str = "auto", compile: bool = Fal
 
 @functools.lru_cache(maxsize=4)
 def shared_classifier(name_or_path: str, device: str = "auto",
-                      cache_dir: Path | None = None) -> StampClassifier:
+                      search: tuple[Path, ...] = ()) -> StampClassifier:
     """One loaded classifier per model and device in this process (a server, a Dask
     worker): its weights are read and checked once, not for every request."""
-    return load_classifier(name_or_path, device=device, cache_dir=cache_dir)
+    return load_classifier(name_or_path, device=device, search=search)
 
 
 def import_keras(path: Path, card: ModelCard, directory: Path, overwrite: bool = False) -> Path:

@@ -94,6 +94,13 @@ def _apply_recipe(args: argparse.Namespace, n_stamps: int, stamp_size: int,
                   highlight=False)
 
 
+def _model_search() -> tuple[Path, ...]:
+    """The configured model folders (`$VOCLUSTER_MODELS`, `[models] dirs`, the cache)."""
+    from vocluster.vo.services import load_config
+
+    return load_config().model_dirs
+
+
 def _take_from_card(args: argparse.Namespace, stamps: np.ndarray) -> np.ndarray:
     """Fine-tuning from a model: its architecture, sizes and preprocessing come from its
     card (flags that disagree are overruled, and said so), and stamps of another size
@@ -101,7 +108,7 @@ def _take_from_card(args: argparse.Namespace, stamps: np.ndarray) -> np.ndarray:
     from vocluster.classification.card import ModelCard
     from vocluster.classification.store import CARD, find_model
 
-    card = ModelCard.read(find_model(args.from_model) / CARD)
+    card = ModelCard.read(find_model(args.from_model, _model_search()) / CARD)
     if card.arch == "keras":
         raise InputError(f"{args.from_model} is a Keras model; fine-tune it in Keras")
     wanted = {"arch": card.arch, "width": card.arch_options.get("width"),
@@ -164,7 +171,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                   "split": "by group (galaxy / field)", "pretrained": args.pretrained,
                   "command": "vocluster " + shlex.join(args.argv)})
     if args.from_model:
-        args.pretrained = str(find_model(args.from_model) / WEIGHTS)
+        args.pretrained = str(find_model(args.from_model, _model_search()) / WEIGHTS)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, patience=args.patience,
                          augmentations=tuple(args.augment), seed=args.seed)
@@ -236,7 +243,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from vocluster.io.files import write_text
     from vocluster.reports.classification_plots import plot_evaluation
 
-    classifier = load_classifier(args.model, device=args.device)
+    classifier = load_classifier(args.model, device=args.device, search=_model_search())
     card = classifier.card
     stamps, _, _, _ = _labelled_stamps(args)
     proba = classifier.predict_proba(stamps.stamps)
@@ -290,7 +297,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     refuse_existing(args.output, args.overwrite)
     if bool(args.stamps) == bool(args.catalog or args.images):
         raise InputError("give a catalogue with --images, or --stamps FOLDER, not both")
-    classifier = load_classifier(args.model, device=args.device, compile=args.compile)
+    classifier = load_classifier(args.model, device=args.device, compile=args.compile,
+                                 search=_model_search())
     with _progress_bar() as bar:
         if args.stamps:
             stamps, names = _folder_stamps(args.stamps, classifier.card)
@@ -330,7 +338,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from vocluster.classification.store import load_classifier
     from vocluster.reports.classification_plots import plot_gradcam
 
-    classifier = load_classifier(args.model, device=args.device)
+    classifier = load_classifier(args.model, device=args.device, search=_model_search())
     card = classifier.card
     if args.catalog:
         table, images = _images_and_table(args)
@@ -364,9 +372,10 @@ def cmd_models(args: argparse.Namespace) -> int:
     from vocluster.vo.services import load_config
     from vocluster.vo.weights import fetch_published
 
-    cache_dir = load_config().cache_dir
+    config = load_config()
+    cache_dir = config.cache_dir
     if args.action == "list":
-        for path, card in list_models(cache_dir):
+        for path, card in list_models(config.model_dirs):
             acc = card.metrics.get("held_out_test", {}).get("accuracy")
             score = f"held-out accuracy {acc:.3f}" if acc is not None else ""
             print(f"{card.name:28s} {card.arch:10s} {len(card.bands)} bands  {score}  {path}")
@@ -376,7 +385,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.action == "show":
         from vocluster.classification.card import ModelCard
 
-        print(ModelCard.read(find_model(args.name, cache_dir) / CARD).markdown())
+        print(ModelCard.read(find_model(args.name, config.model_dirs) / CARD).markdown())
         return 0
     if args.action == "import-keras":
         return _import_keras(args, cache_dir)

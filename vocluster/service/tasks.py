@@ -224,7 +224,7 @@ def classify_outcome(table: Table, images: list[str], model: str, threshold: flo
         paths = [local_image(ref, Path(tmp), settings) for ref in images]
         bands = read_band_images(paths)
     result = classify_table(table, bands,
-                            shared_classifier(model, cache_dir=settings.config.cache_dir),
+                            shared_classifier(model, search=settings.config.model_dirs),
                             threshold)
     rows = true_rows(result, "is_cluster")
     text = (f"{result.meta['vocluster_classified']} classified with {model}, {len(rows)} "

@@ -124,6 +124,7 @@ class Config:
     simbad_url: str = SIMBAD_TAP
     obscore_table: str = OBSCORE_TABLE
     cache_dir: Path = field(default_factory=lambda: _default_cache_dir())
+    extra_model_dirs: tuple[Path, ...] = ()  # searched before the cache and shipped models
     tap: TapSettings = field(default_factory=TapSettings)
     mirrors: dict[str, dict[str, TableMapping]] = field(
         default_factory=lambda: dict(GAIA_MIRRORS))
@@ -146,6 +147,11 @@ class Config:
             raise InputError(f"mirror {self.gaia_mirror!r} has no default URL; give --tap-url "
                              "or gaia.tap_url in the config file")
         return MIRROR_URLS[self.gaia_mirror]
+
+    @property
+    def model_dirs(self) -> tuple[Path, ...]:
+        """Where classifier models are looked for by name, before the shipped ones."""
+        return (*self.extra_model_dirs, self.cache_dir / "models")
 
     def catalogue_mapping(self, name: str | None = None) -> TableMapping:
         name = name or self.catalogue
@@ -190,6 +196,9 @@ def load_config(path: Path | None = None) -> Config:
         overrides["simbad_url"] = env["VOCLUSTER_SIMBAD_TAP_URL"]
     if env.get("VOCLUSTER_MAST_TAP_URL"):
         overrides["mast_url"] = env["VOCLUSTER_MAST_TAP_URL"]
+    if env.get("VOCLUSTER_MODELS"):
+        overrides["extra_model_dirs"] = tuple(
+            Path(p).expanduser() for p in env["VOCLUSTER_MODELS"].split(os.pathsep) if p)
     if env.get("VOCLUSTER_CACHE_DIR"):
         overrides["cache_dir"] = Path(env["VOCLUSTER_CACHE_DIR"])
     return replace(config, **overrides)
@@ -197,13 +206,15 @@ def load_config(path: Path | None = None) -> Config:
 
 def _apply_file(config: Config, data: dict, path: Path) -> Config:
     """Read the documented sections; unknown keys are an error, not silently ignored."""
-    sections = {"gaia", "catalogue", "mast", "simbad", "cache", "tap", "mirrors", "catalogues"}
+    sections = {"gaia", "catalogue", "mast", "simbad", "models", "cache", "tap", "mirrors",
+                "catalogues"}
     unknown = set(data) - sections
     if unknown:
         raise InputError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
                          f"known: {', '.join(sorted(sections))}")
     keys = {"gaia": {"mirror", "tap_url"}, "catalogue": {"tap_url", "name"},
-            "mast": {"tap_url", "obscore_table"}, "simbad": {"tap_url"}, "cache": {"dir"}}
+            "mast": {"tap_url", "obscore_table"}, "simbad": {"tap_url"}, "models": {"dirs"},
+            "cache": {"dir"}}
     for section, known in keys.items():
         unknown = set(data.get(section, {})) - known
         if unknown:
@@ -231,6 +242,8 @@ def _apply_file(config: Config, data: dict, path: Path) -> Config:
         simbad_url=data.get("simbad", {}).get("tap_url", config.simbad_url),
         obscore_table=mast.get("obscore_table", config.obscore_table),
         cache_dir=Path(data.get("cache", {}).get("dir", config.cache_dir)).expanduser(),
+        extra_model_dirs=tuple(Path(p).expanduser()
+                               for p in data.get("models", {}).get("dirs", ())),
         tap=tap, mirrors=mirrors, catalogues=catalogues,
     )
 
