@@ -45,10 +45,15 @@ def test_raw_probabilities_without_calibration_are_probabilities(method, praesep
 
 @pytest.mark.slow
 def test_dec_consensus_is_deterministic_by_seed(praesepe_like):
+    import torch
+
     x, e = _astrometry(praesepe_like[:3000])
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
     runs = [make_estimator("dec", calibrate=False, random_state=7, **FAST["dec"])
             .fit(x, X_err=e).membership_ for _ in range(2)]
     assert np.allclose(runs[0], runs[1], atol=1e-5)
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's RNG untouched
 
 
 def test_default_finds_the_cluster_without_catalogue_values(praesepe_like):

@@ -123,10 +123,11 @@ class DECMembership(MembershipEstimator):
 
     def _run_once(self, z: np.ndarray, seed_stars: np.ndarray, k: int | None, seed: int,
                   device: torch.device) -> np.ndarray:
-        torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         data = torch.as_tensor(z, dtype=torch.float32, device=device)
-        net = _DECNet(z.shape[1], tuple(self.encoder_dims)).to(device)
+        with torch.random.fork_rng(devices=[]):  # the seed sets the initial weights, and
+            torch.manual_seed(seed)  # the caller's torch RNG is left as it was
+            net = _DECNet(z.shape[1], tuple(self.encoder_dims)).to(device)
         self._pretrain(net, data[torch.as_tensor(subsample(len(z), self.pretrain_sample, rng))],
                        rng)
         with torch.inference_mode():
