@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from astropy.table import Table
-from pyvo.samp import SAMPIntegratedClient
+from pyvo.samp import SAMP_STATUS_ERROR, SAMP_STATUS_OK, SAMPIntegratedClient
 from pyvo.samp import conf as samp_conf
 
 from vocluster import __version__
@@ -215,13 +215,12 @@ class SampDaemon:
                error: BaseException | None = None) -> None:
         if msg_id is None or self.client is None:
             return
-        if error is None:
-            response = {"samp.status": "samp.ok", "samp.result": result or {}}
-        else:
-            response = {"samp.status": "samp.error",
-                        "samp.error": {"samp.errortxt": error_text(error)}}
         try:
-            self.client.reply(msg_id, response)
+            if error is None:
+                self.client.ereply(msg_id, SAMP_STATUS_OK, result=result or {})
+            else:
+                self.client.ereply(msg_id, SAMP_STATUS_ERROR,
+                                   error={"samp.errortxt": error_text(error)})
         except Exception:
             log.exception("reply to %s failed", msg_id)
 
