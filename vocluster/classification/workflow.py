@@ -99,9 +99,33 @@ def cross_validate(stamps: np.ndarray, labels: np.ndarray, groups: np.ndarray,
                    on_fold: Callable[[int, dict], None] | None = None) -> dict:
     """Grouped K-fold by field/galaxy: each fold's stamps are never seen in its training.
 
+    Parameters
+    ----------
+    stamps : ndarray, shape (N, bands, S, S)
+    labels : ndarray, shape (N,)
+        Class codes of the card.
+    groups : ndarray, shape (N,)
+        Field or galaxy of each stamp; no group is split between train and test.
+    card : ModelCard
+        Architecture, bands, classes and preprocessing.
+    config : TrainConfig
+        Training settings; its seed also shuffles the folds.
+    folds : int
+        K; needs at least K groups.
+    device : {"auto", "cpu", "cuda"}
+    on_fold : callable, optional
+        Called with (fold number, fold row) as each fold ends.
+
+    Returns
+    -------
+    dict
+        `folds`: the per-fold rows; then for each of `accuracy`, `precision`,
+        `recall`, `f1` and `ece` a dict of its `mean` and `std` over the folds.
+
+    Notes
+    -----
     With ~100 test stamps one split moves F1 by several hundredths; the spread over K
-    folds says how far the single number of a card can be trusted. Returns the per-fold
-    rows and the mean and standard deviation of accuracy, precision, recall, F1 and ECE.
+    folds says how far the single number of a card can be trusted.
     """
     from sklearn.model_selection import StratifiedGroupKFold
 

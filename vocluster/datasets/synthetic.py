@@ -231,7 +231,34 @@ def _cluster_photometry(rng: np.random.Generator, n: int, distance_modulus: floa
 def make_cone(p: ClusterPreset | str, seed: int = 0, n_stars: int | None = None,
               n_members: int | None = None, release: str | None = None,
               with_errors: bool = True) -> Table:
-    """A Gaia-archive-like table (same column names, units, UCDs) plus `true_member`."""
+    """A Gaia-archive-like cone with a simulated cluster and its truth.
+
+    Parameters
+    ----------
+    p : ClusterPreset or str
+        A preset or its name (`"Melotte 22"`, `"Berkeley 29"`, ...; see `PRESETS`).
+    seed : int
+        Every draw comes from this seed.
+    n_stars, n_members : int, optional
+        Override the preset's counts (members scale with the stars when only
+        `n_stars` is given).
+    release : {"dr3", "dr2"}, optional
+        Whose error model; the preset's by default.
+    with_errors : bool
+        Include the `*_error` columns (False: a table like most literature tables).
+
+    Returns
+    -------
+    astropy.table.Table
+        Archive column names, units and UCDs, plus a boolean `true_member`.
+
+    Examples
+    --------
+    >>> from vocluster.datasets.synthetic import make_cone
+    >>> cone = make_cone("Melotte 22", seed=0, n_stars=2000)
+    >>> int(cone["true_member"].sum()) > 0
+    True
+    """
     p = preset(p) if isinstance(p, str) else p
     if n_stars is not None or n_members is not None:
         scale = (n_stars or p.n_stars) / p.n_stars

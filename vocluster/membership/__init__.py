@@ -31,7 +31,26 @@ def estimator_class(method: str) -> type[MembershipEstimator]:
 
 
 def make_estimator(method: str, **params) -> MembershipEstimator:
-    """Build an estimator by name."""
+    """Build an estimator by name.
+
+    Parameters
+    ----------
+    method : {"auto", "mixture", "dec", "kmeans", "gmm", "hdbscan"}
+        The method; `auto` is the benchmark winner (see `AUTO_METHOD`).
+    **params
+        The estimator's own settings (`random_state`, `calibrate`, `mixture`, ...).
+
+    Returns
+    -------
+    MembershipEstimator
+        Unfitted, with the scikit-learn contract (`fit`, `predict_proba`, `get_params`).
+
+    Examples
+    --------
+    >>> from vocluster.membership import make_estimator
+    >>> make_estimator("kmeans", random_state=1).get_params()["random_state"]
+    1
+    """
     return estimator_class(method)(**params)
 
 

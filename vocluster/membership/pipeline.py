@@ -92,10 +92,38 @@ class MembershipResult:
 def resolve_target(name: str | None = None, pm: tuple[float, float] | None = None,
                    parallax: float | None = None,
                    lookup: Callable[[str], KnownCluster] = lookup_cluster) -> Target | None:
-    """`--target NAME` or `--pm PMRA PMDEC --plx PLX`.
+    """The cluster to look for: a name, or catalogue values, or None (blind).
 
-    `lookup` turns a name into catalogue values: the built-in table by default;
-    the CLI passes one that also asks the published catalogues over TAP.
+    Parameters
+    ----------
+    name : str, optional
+        A cluster name or alias (`"Pleiades"`, `"NGC 2682"`).
+    pm : (float, float), optional
+        Catalogue proper motion (pmra, pmdec) in mas/yr; needs `parallax`.
+    parallax : float, optional
+        Catalogue parallax in mas; needs `pm`.
+    lookup : callable, optional
+        Turns a name into catalogue values: the built-in table by default; the CLI
+        passes `ClusterResolver.lookup`, which also asks the published catalogues
+        over TAP and SIMBAD.
+
+    Returns
+    -------
+    Target or None
+        None when neither a name nor values are given (blind detection).
+
+    Raises
+    ------
+    InputError
+        A name together with values, only one of pm and parallax, or an unknown name.
+
+    Examples
+    --------
+    >>> from vocluster.membership import resolve_target
+    >>> resolve_target("Pleiades").name
+    'Melotte 22'
+    >>> resolve_target(pm=(-7.0, -1.0), parallax=2.5).parallax
+    2.5
     """
     if name and (pm is not None or parallax is not None):
         raise InputError("give either a target name or catalogue values (pm and plx), not both")

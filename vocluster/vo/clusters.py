@@ -31,7 +31,31 @@ from vocluster.vo.tap import TapClient
 def fetch_catalogue(name: str | None = None, *, config: Config | None = None,
                     service: str | pyvo.dal.TAPService | None = None, refresh: bool = False,
                     progress: Callable[[str], None] | None = None) -> tuple[KnownCluster, ...]:
-    """Every cluster of a published catalogue (`cg2020`, `hr23` or one from the config)."""
+    """Every cluster of a published catalogue, fetched whole once and cached.
+
+    Parameters
+    ----------
+    name : str, optional
+        `cg2020`, `hr23` or one named in the config; the configured default if omitted.
+    config : Config, optional
+        Catalogue URL, table mappings, cache; `load_config()` when omitted.
+    service : str or pyvo.dal.TAPService, optional
+        Overrides the configured catalogue URL.
+    refresh : bool
+        Query again even when the cache holds the catalogue.
+    progress : callable, optional
+        Called with one-line progress messages.
+
+    Returns
+    -------
+    tuple of KnownCluster
+        The rows with a name, position, r50, proper motion and parallax.
+
+    Examples
+    --------
+    >>> from vocluster.vo.clusters import fetch_catalogue
+    >>> clusters = fetch_catalogue("hr23")  # doctest: +SKIP
+    """
     config = config or load_config()
     name = name or config.catalogue
     mapping = config.catalogue_mapping(name)
@@ -61,7 +85,28 @@ SIMBAD_MATCH_MIN_DEG = 0.1
 
 
 class ClusterResolver:
-    """Names and positions to clusters: built-in first, then the published catalogue."""
+    """Names and positions to clusters: built-in first, then the published catalogue,
+    then SIMBAD for the names no catalogue spells.
+
+    Parameters
+    ----------
+    config : Config, optional
+        Catalogue and SIMBAD URLs, cache; `load_config()` when omitted.
+    catalogue : str, optional
+        The published catalogue (`cg2020`, `hr23`, ...); the configured one if omitted.
+    offline : bool
+        Use the built-in table only (no TAP, no SIMBAD).
+    refresh : bool
+        Fetch the catalogue again even when it is cached.
+    progress : callable, optional
+        Called with one-line progress messages (and what SIMBAD said).
+
+    Examples
+    --------
+    >>> from vocluster.vo.clusters import ClusterResolver
+    >>> ClusterResolver(offline=True).lookup("Praesepe").name
+    'NGC 2632'
+    """
 
     def __init__(self, config: Config | None = None, catalogue: str | None = None,
                  offline: bool = False, refresh: bool = False,

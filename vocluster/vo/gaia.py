@@ -32,8 +32,44 @@ def fetch_gaia_cone(ra: float, dec: float, radius: float, *, release: str = "dr3
                     progress: Callable[[str], None] | None = None) -> Table:
     """All sources of a Gaia release within `radius` deg, with archive column names.
 
-    `service` (URL or `pyvo.dal.TAPService`) overrides the configured mirror URL;
-    the table and column names still come from the configured mirror mapping.
+    Parameters
+    ----------
+    ra, dec : float
+        Cone centre, ICRS degrees.
+    radius : float
+        Cone radius in degrees.
+    release : {"dr3", "dr2"}
+        Gaia release; the table name comes from the configured mirror.
+    cuts : QualityCuts
+        RUWE, parallax S/N and magnitude cuts, applied in the query.
+    service : str or pyvo.dal.TAPService, optional
+        Overrides the configured mirror URL; the table and column names still come
+        from the configured mirror mapping.
+    config : Config, optional
+        Mirror, cache and TAP settings; `load_config()` when omitted.
+    refresh : bool
+        Query again even when the cache holds this cone.
+    max_rows : int, optional
+        Refuse (never truncate) a result larger than this.
+    progress : callable, optional
+        Called with one-line progress messages.
+
+    Returns
+    -------
+    astropy.table.Table
+        Archive column names (`pmra`, `parallax_error`, ...), units and UCDs, with the
+        release, cone and mirror in `meta`.
+
+    Raises
+    ------
+    TapError
+        The service failed after its retries; `TruncatedResultError` when it cut
+        the result at its row limit.
+
+    Examples
+    --------
+    >>> from vocluster.vo.gaia import fetch_gaia_cone
+    >>> cone = fetch_gaia_cone(56.75, 24.12, 0.5)  # doctest: +SKIP
     """
     config = config or load_config()
     mapping = config.gaia_mapping(release)
@@ -53,7 +89,31 @@ def cluster_cone_radius(cluster: KnownCluster, radius: float | None = None,
 
 def fetch_cluster_cone(cluster: KnownCluster, *, radius: float | None = None,
                        radius_factor: float = DEFAULT_RADIUS_FACTOR, **kwargs) -> Table:
-    """The Gaia cone around a catalogue cluster (default 1.5 x its r50)."""
+    """The Gaia cone around a catalogue cluster (default 1.5 x its r50, as in the 2020
+    thesis: enough field around the cluster for the field model).
+
+    Parameters
+    ----------
+    cluster : KnownCluster
+        From `lookup_cluster` or `ClusterResolver.lookup`.
+    radius : float, optional
+        Cone radius in degrees; overrides `radius_factor`.
+    radius_factor : float
+        Multiple of the cluster's r50.
+    **kwargs
+        As for `fetch_gaia_cone` (release, cuts, service, config, refresh, ...).
+
+    Returns
+    -------
+    astropy.table.Table
+        As `fetch_gaia_cone`, with `meta["vocluster_cluster"]` set.
+
+    Examples
+    --------
+    >>> from vocluster.core.known_clusters import lookup_cluster
+    >>> from vocluster.vo.gaia import fetch_cluster_cone
+    >>> cone = fetch_cluster_cone(lookup_cluster("M67"), release="dr3")  # doctest: +SKIP
+    """
     radius = cluster_cone_radius(cluster, radius, radius_factor)
     table = fetch_gaia_cone(cluster.ra, cluster.dec, radius, **kwargs)
     table.meta["vocluster_cluster"] = cluster.name

@@ -47,7 +47,40 @@ def find_hst_images(ra: float, dec: float, radius: float = 0.05, *,
                     min_calib_level: int | None = 2, config: Config | None = None,
                     service: str | pyvo.dal.TAPService | None = None, refresh: bool = False,
                     progress: Callable[[str], None] | None = None) -> Table:
-    """HST images whose centre lies within `radius` deg, optionally in given filters."""
+    """HST images from MAST's ObsCore whose centre lies within `radius` deg.
+
+    Parameters
+    ----------
+    ra, dec : float
+        ICRS degrees.
+    radius : float
+        Degrees.
+    filters : sequence of str
+        HST filter names (`F275W`, `F814W`); ObsCore has no filter column, so each is
+        matched by its pivot wavelength between `em_min` and `em_max`.
+    instrument : str, optional
+        An `instrument_name` prefix (`ACS`, `WFC3`).
+    min_calib_level : int, optional
+        ObsCore calibration level (2: calibrated, 3: combined); None for any.
+    config, service, refresh, progress
+        As for `fetch_gaia_cone`, with the MAST TAP URL.
+
+    Returns
+    -------
+    astropy.table.Table
+        ObsCore rows, with a `band` column when `filters` are given.
+
+    Raises
+    ------
+    InputError
+        An unknown filter name.
+
+    Examples
+    --------
+    >>> from vocluster.vo.mast import download_images, find_hst_images
+    >>> rows = find_hst_images(10.68, 41.27, 0.05, filters=["F814W"])  # doctest: +SKIP
+    >>> paths = download_images(rows)  # doctest: +SKIP
+    """
     config = config or load_config()
     query = obscore_image_query(config.obscore_table, ra, dec, radius,
                                 wavelengths_m=filter_wavelengths(filters),
@@ -82,5 +115,19 @@ def download_product(url: str, *, config: Config | None = None, refresh: bool = 
 
 
 def download_images(images: Table, **kwargs) -> list[Path]:
-    """Download every row's `access_url`; returns local paths in row order."""
+    """Download every row's `access_url` into the cache.
+
+    Parameters
+    ----------
+    images : astropy.table.Table
+        Rows with an `access_url` column (from `find_hst_images`).
+    **kwargs
+        As for `download_product`: `config`, `refresh`, `max_bytes`, `timeout`.
+
+    Returns
+    -------
+    list of Path
+        Local files in row order; a file already cached (and matching its checksum)
+        is not downloaded again.
+    """
     return [download_product(str(url), **kwargs) for url in images["access_url"]]

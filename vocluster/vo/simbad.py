@@ -69,9 +69,31 @@ def _adql_string(text: str) -> str:
 
 
 def simbad_object(name: str, tap_url: str) -> SimbadObject | None:
-    """SIMBAD's entry for `name` (any identifier SIMBAD knows), or None when it has none.
+    """SIMBAD's entry for `name` (any identifier SIMBAD knows).
 
-    Raises `TapError` when SIMBAD cannot be asked (offline, timeout, an error page).
+    Parameters
+    ----------
+    name : str
+        Any identifier (`M34`, `NGC 1039`, `h Per`).
+    tap_url : str
+        SIMBAD's TAP address (`Config.simbad_url`).
+
+    Returns
+    -------
+    SimbadObject or None
+        None when SIMBAD does not know the name.
+
+    Raises
+    ------
+    TapError
+        SIMBAD cannot be asked (offline, timeout, an error page).
+
+    Examples
+    --------
+    >>> from vocluster.vo.simbad import simbad_object
+    >>> from vocluster.vo.services import SIMBAD_TAP
+    >>> simbad_object("M34", SIMBAD_TAP).otype  # doctest: +SKIP
+    'OpC'
     """
     client = _simbad_client_class()(tap_url)
     query = ("SELECT basic.main_id, basic.ra, basic.dec, basic.otype FROM basic "
