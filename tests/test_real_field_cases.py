@@ -73,6 +73,20 @@ def test_a_distant_sparse_cluster_is_found_by_its_place_on_the_sky():
         assert result.summary.radial_velocity_kms is None  # no lever arm at 12 kpc
 
 
+def test_a_distant_cluster_in_a_deep_field_is_not_counted_twice():
+    """The field is learned away from the cluster on the sky: learned from the non-members,
+    it lacked exactly the faint field stars that move like the cluster, and a 12-kpc
+    cluster of 120 stars in a field to G = 20.8 came out with 268 expected members."""
+    cone = make_cone("Berkeley 29", seed=0)
+    truth = np.asarray(cone["true_member"])
+    result = find_members(cone, MembershipOptions(target=Target("Berkeley 29", 0.08, -1.04,
+                                                                0.075), force=True))
+    assert 0.8 < result.summary.expected_members / truth.sum() < 1.5
+    prob = np.asarray(result.table["member_prob"])
+    confident = prob >= 0.7
+    assert truth[confident].mean() > 0.7  # was 0.55 for stars given 0.86 on average
+
+
 def _projected_motion(ra, dec, velocity_kms, parallax):
     """Proper motions (mas/yr) of stars sharing one space velocity (km/s, equatorial xyz)."""
     a, d = np.radians(ra), np.radians(dec)

@@ -33,9 +33,15 @@ def _leading_marginal_log_density(points: np.ndarray, gmm: GaussianMixture) -> n
 
 
 class ClusterMagnitudes:
-    """The cluster's own G distribution: a smoothed, membership-weighted histogram."""
+    """The cluster's own G distribution: a smoothed, membership-weighted histogram.
 
-    def __init__(self, magnitudes: np.ndarray, bin_width: float = 0.25, smoothing: float = 0.5,
+    Smoothed by a 1-mag Gaussian: a cluster's luminosity function follows its mass
+    function and changes slowly with G. A narrower kernel (0.5 mag) let a sparse distant
+    cluster's histogram follow the faint field stars it had claimed, which then looked
+    more like members still (120 true members counted as 160-200).
+    """
+
+    def __init__(self, magnitudes: np.ndarray, bin_width: float = 0.25, smoothing: float = 1.0,
                  floor: float = 0.01) -> None:
         self.known = np.isfinite(magnitudes)
         g = magnitudes[self.known]

@@ -37,6 +37,9 @@ from vocluster.membership.spatial import PlummerOnFootprint
 _LOG_2PI = np.log(2.0 * np.pi)
 _MIN_SEED_WEIGHT = 5.0
 _MIN_KNOWN_MAGNITUDES = 0.5
+# The field is learned away from the cluster where the cluster's sky share is below 5%,
+# if that leaves at least 500 rows and a fifth of the table.
+_FAR_SHARE, _MIN_FAR_ROWS, _MIN_FAR_FRACTION = 0.05, 500, 0.2
 
 
 def cap_spread(cov: np.ndarray, max_std: np.ndarray | None) -> np.ndarray:
@@ -104,6 +107,25 @@ class MixtureFit:
     sky_centre: np.ndarray | None
     sky_scale: float | None
     motion: PerspectiveMotion | None
+
+
+def _far_rows(sky: PlummerOnFootprint, weight: float,
+              membership: np.ndarray) -> np.ndarray | None:
+    """Rows away from the cluster on the sky (its share of the sky density there below
+    `_FAR_SHARE`); None when too few are left to model the field.
+
+    The field's motions, parallaxes and magnitudes hardly change across a cone, while a
+    cluster is concentrated on the sky, so the stars away from it show the field as it is
+    at the cluster's place too. Chosen by their features alone (non-members), the field
+    rows miss exactly the faint field stars that move like the cluster: at low S/N, where
+    motion and parallax cannot tell them apart, the field is then too thin at the
+    cluster's motion, and faint field stars near the centre become "members" (a distant
+    cluster counted twice over).
+    """
+    far = sky.cluster_share(weight, membership) < _FAR_SHARE
+    if far.sum() < max(_MIN_FAR_ROWS, _MIN_FAR_FRACTION * len(membership)):
+        return None  # a cluster that fills the cone: the field comes from the features
+    return far
 
 
 class ClusterFieldMixture(BaseEstimator):
@@ -175,17 +197,26 @@ class ClusterFieldMixture(BaseEstimator):
         # of the first field fit, or the field would learn the cluster's halo.
         broad = log_gaussian_with_errors(x - offset, mean, 4.0 * cov, variances)
         peak = log_gaussian_with_errors(mean[None], mean, 4.0 * cov, np.zeros((1, len(mean))))
-        exclusion = (membership > 0) | (peak[0] - broad < 0.5 * chi2.ppf(0.999, len(mean)))
+        inside = 0.5 * chi2.ppf(0.999, len(mean))
+        exclusion = (membership > 0) | (peak[0] - broad < inside)
+        # The same region without the stars' errors: away from the cluster on the sky, a
+        # faint star is kept out only if it moves like the cluster, not merely because its
+        # errors cannot rule that out (nearly every faint star's errors cannot).
+        region = (membership > 0) | (peak[0] - log_gaussian_with_errors(
+            x - offset, mean, 4.0 * cov, np.zeros_like(variances)) < inside)
         log_like, n_iter = -np.inf, 0
         if magnitudes is not None and np.isfinite(magnitudes).mean() < _MIN_KNOWN_MAGNITUDES:
             magnitudes = None  # too few G values to learn how the field depends on G
         field = FieldModel(self.n_field_components, self.field_sample, rng)
         cluster_g = None if magnitudes is None else ClusterMagnitudes(magnitudes)
         for refit in range(self.n_field_refits):
-            # Later refits leave out every plausible member outright: sampling by 1 - p
-            # would let half-members teach the field the cluster's edge (under-confidence).
-            field.fit(x, magnitudes,
-                      ~exclusion if refit == 0 else self._field_rows(membership, precise, rng))
+            far = None if sky is None else _far_rows(sky, weight, membership)
+            if far is None:  # the field from the features alone (see _field_rows)
+                rows = ~exclusion if refit == 0 else self._field_rows(membership, precise, rng)
+            else:  # away from the cluster on the sky, every star by its chance 1 - p
+                rows = far & (~region if refit == 0
+                              else rng.uniform(size=len(x)) < 1.0 - membership)
+            field.fit(x, magnitudes, rows)
             log_field = field.log_density(x, magnitudes)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
                 log_cluster = log_gaussian_with_errors(x - offset, mean, cov, variances)

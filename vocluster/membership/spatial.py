@@ -64,6 +64,12 @@ class PlummerOnFootprint:
         density = np.maximum(weights, 0.5) / (total * self.cell_area)
         return np.log(density[self.cell_of])
 
+    def cluster_share(self, weight: float, membership: np.ndarray) -> np.ndarray:
+        """The cluster's share of the sky density at each row, from position alone."""
+        log_a = np.log(weight) + self.cluster_log_density()
+        log_b = np.log1p(-weight) + self.field_log_density(membership)
+        return np.exp(log_a - np.logaddexp(log_a, log_b))
+
     def update(self, membership: np.ndarray) -> None:
         """Weighted maximum-likelihood centre and Plummer scale."""
         weight = membership.sum()
