@@ -249,3 +249,15 @@ def test_values_for_a_cluster_that_is_not_there_do_not_return_its_neighbour():
     table, _ = _table(field, rich)
     with pytest.raises(InputError, match=r"no cluster at the target|fewer than 5 stars"):
         find_members(table, MembershipOptions(target=Target("elsewhere", 20, -45, 9.9)))
+
+
+def test_a_table_cut_at_an_archive_row_limit_is_said_to_be_cut():
+    """A TOP N query returns the first N rows in the archive's (HEALPix) order: whole
+    patches of the cone are missing. A full cone of the same round size is not flagged."""
+    cone = make_cone("NGC 2682", seed=4, n_stars=12_000)
+    patch = np.floor(np.asarray(cone["ra"]) * 8) * 1000 + np.floor(np.asarray(cone["dec"]) * 8)
+    cut = cone[np.argsort(patch, kind="stable")][:6000]  # the first 6,000 in patch order
+    warned = find_members(cut).metadata["warnings"]
+    assert "looks cut at an archive's row limit" in warned and "6,000 rows" in warned
+    full = cone[np.random.default_rng(0).permutation(len(cone))[:6000]]
+    assert "row limit" not in find_members(full).metadata["warnings"]

@@ -323,7 +323,7 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
     try:
         figures = sanity.assess(estimator.detection_.significance_of(member[usable]),
                                 {k: v[usable] for k, v in sample.values.items()},
-                                member[usable], positions, options.force)
+                                member[usable], positions, options.force, len(table))
     except sanity.NotACluster as exc:
         raise InputError(str(exc)) from exc
     metadata = {

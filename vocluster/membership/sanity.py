@@ -15,7 +15,11 @@ physics that does not depend on the method:
   error columns underestimates faint stars' errors enough to put good lists near it;
 - how the members sit in the table: their fraction of it, their concentration on the
   sky, and their r50 against the cone's radius (a cone smaller than the cluster makes r50
-  and the member count lower limits).
+  and the member count lower limits);
+- how the table sits on the sky: a table of a round number of rows whose disc has empty
+  patches was cut at an archive's row limit (a TOP N query returns the first N rows in
+  the archive's order, which for Gaia is HEALPix order: whole patches of the cone are
+  missing, not a random subset).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from vocluster.membership.mixture import robust_sigma
 SPREAD_TOLERANCE = 2.0
 # A Plummer cluster cut at radius R keeps r50 < R/2 or so: beyond this the cone is too small.
 MAX_R50_FRACTION = 0.4
+# With ~20 stars per cell an empty cell inside a full cone is a 1-in-10^8 chance: a disc
+# less than 95% covered has holes. Row limits are round numbers of rows.
+STARS_PER_CELL, MIN_COVERED, ROUND_ROWS = 20, 0.95, 1000
 
 
 class NotACluster(ValueError):
@@ -41,7 +48,8 @@ def intrinsic_spread(values: np.ndarray, errors: np.ndarray) -> float:
 
 
 def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.ndarray,
-           positions: np.ndarray | None, force: bool) -> dict[str, float]:
+           positions: np.ndarray | None, force: bool,
+           n_rows: int | None = None) -> dict[str, float]:
     """Sanity figures of a member list; raises NotACluster when it is not significant."""
     if significance < MIN_SIGNIFICANCE and not force:
         raise NotACluster(f"the {int(member.sum())} members found are not a significant "
@@ -55,6 +63,9 @@ def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.nd
         r50 = float(np.median(np.hypot(*(positions[member] - centre).T)))
         cone = float(np.quantile(np.hypot(*(positions - np.median(positions, axis=0)).T), 0.99))
         figures["r50_over_cone_radius"] = round(r50 / max(cone, 1e-9), 3)
+        figures["footprint_covered"] = round(footprint_coverage(positions), 3)
+    if n_rows is not None:
+        figures["n_rows"] = n_rows
     if member.sum() >= 3 and {"pmra", "parallax"} <= set(astrometry):
         spread = {k: intrinsic_spread(astrometry[k][member], astrometry[f"{k}_error"][member])
                   for k in ("pmra", "pmdec", "parallax")}
@@ -100,10 +111,29 @@ def warnings(figures: dict[str, float], n_fitted: int) -> list[str]:
         out.append(f"r50 is {figures['r50_over_cone_radius']:.0%} of the table's radius on "
                    f"the sky: the cluster probably extends beyond the cone, so r50 and the "
                    f"member count are lower limits")
+    if (figures.get("footprint_covered", 1.0) < MIN_COVERED
+            and figures.get("n_rows", 1) % ROUND_ROWS == 0):
+        out.append(f"only {figures['footprint_covered']:.0%} of the table's disc on the sky "
+                   f"holds stars and it has exactly {figures['n_rows']:,} rows: it looks cut "
+                   f"at an archive's row limit, so whole patches of the cone are missing "
+                   f"(members there are not counted); fetch it without the limit")
     if figures["member_fraction"] > 0.5:
         out.append(f"{figures['member_fraction']:.0%} of the {n_fitted} fitted rows are "
                    f"members: check that the table is not already a member list")
     return out
+
+
+def footprint_coverage(positions: np.ndarray) -> float:
+    """The fraction of the table's disc (0.9 of its 99% radius) in cells that hold stars,
+    on a grid of about `STARS_PER_CELL` stars per cell."""
+    offsets = positions - np.median(positions, axis=0)
+    radius = max(float(np.quantile(np.hypot(*offsets.T), 0.99)), 1e-9)
+    n_side = int(np.clip(np.sqrt(len(positions) / STARS_PER_CELL * 4 / np.pi), 4, 64))
+    counts, _, _ = np.histogram2d(*offsets.T, bins=n_side, range=[[-radius, radius]] * 2)
+    centres = ((np.arange(n_side) + 0.5) / n_side * 2 - 1) * radius
+    gx, gy = np.meshgrid(centres, centres, indexing="ij")
+    disc = np.hypot(gx, gy) < 0.9 * radius
+    return float((counts[disc] > 0).mean())
 
 
 def sky_concentration(positions: np.ndarray | None, member: np.ndarray) -> float:
