@@ -1,12 +1,16 @@
 """Quality of every method on the real Pleiades cone (vs Hunt & Reffert 2023) and presets.
 
     python benchmarks/membership_quality.py [--shared ../shared] [--skip-slow]
+        [--only calibration]
 
 Prints F1 of is_member (p >= 0.5) against HR23 members with Prob >= 0.5 (the brief's
 reference) and against every HR23 member in the cone, recall at p >= 0.7, the mean
 pm/parallax offsets from the HR23 members' mean, and the fit time; then F1 and the
 5-seed Jaccard stability of the default on each synthetic preset, and every method
 (calibrated and raw) on each preset. ' W' marks a run that warned (e.g. an unbound list).
+`--only calibration` prints only the calibration of the default with catalogue values on
+every preset over three data seeds (sum p / true N, and the true member fraction of the
+rows given 0.3-0.7 and 0.7-1).
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from astropy.table import Table
 
 from vocluster.datasets.synthetic import PRESETS, make_cone
 from vocluster.errors import InputError
-from vocluster.membership.pipeline import MembershipOptions, find_members, resolve_target
+from vocluster.membership.pipeline import (
+    MembershipOptions,
+    Target,
+    find_members,
+    resolve_target,
+)
 
 
 def f1(member: np.ndarray, truth: np.ndarray) -> float:
@@ -151,12 +160,40 @@ def synthetic_methods(methods: list[str], skip_slow: bool) -> None:
             print(f"{name:11} {method:8} {cells[0]:>18} {cells[1]:>18}")
 
 
+def calibration(skip_slow: bool) -> None:
+    """The default with catalogue values, data seeds 0-2: is sum p the true count, and are
+    mid-probability stars members at the rate their probability says?"""
+    print("\ncalibration, default with catalogue values, data seeds 0-2 "
+          "(mean p -> true fraction in each band):")
+    print(f"{'preset':11} {'seed':>4} {'sum p/N':>8} {'p 0.3-0.7':>22} {'p 0.7-1':>22}")
+    for name, preset in PRESETS.items():
+        if skip_slow and preset.n_stars > 100_000:
+            continue
+        for seed in range(3):
+            cone = make_cone(preset, seed=seed)
+            truth = np.asarray(cone["true_member"])
+            result = find_members(cone, MembershipOptions(
+                target=Target(name, preset.pmra, preset.pmdec, preset.parallax), force=True))
+            p = np.asarray(result.table["member_prob"].filled(np.nan))
+            bands = []
+            for lo, hi in ((0.3, 0.7), (0.7, 1.01)):
+                band = (p >= lo) & (p < hi)
+                bands.append(f"{p[band].mean():.2f}->{truth[band].mean():.2f} (n {band.sum()})"
+                             if band.any() else "-")
+            print(f"{name:11} {seed:4d} {np.nansum(p) / truth.sum():8.3f} {bands[0]:>22} "
+                  f"{bands[1]:>22}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared"))
     parser.add_argument("--methods", default="mixture,kmeans,gmm,hdbscan,dec")
     parser.add_argument("--skip-slow", action="store_true", help="leave out the 434k preset")
+    parser.add_argument("--only", choices=["calibration"], help="print only this section")
     args = parser.parse_args()
+    if args.only == "calibration":
+        calibration(args.skip_slow)
+        return
     shared = Path(args.shared)
     if (shared / "data/gaia/pleiades_dr3_cone.fits").exists():
         real_data(shared, args.methods.split(","))
