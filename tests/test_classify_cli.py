@@ -160,6 +160,7 @@ def test_a_damaged_model_card_is_named_in_one_line(field, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_models_in_configured_folders_are_found_by_name(field, tmp_path, capsys,
                                                         monkeypatch):
     """`$VOCLUSTER_MODELS` and `[models] dirs` are read by the configuration, and every

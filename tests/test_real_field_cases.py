@@ -90,6 +90,7 @@ def test_a_group_far_from_the_targets_position_is_not_returned_as_the_target():
     assert (member & truth).sum() > 0.7 * truth.sum()
 
 
+@pytest.mark.slow
 def test_a_distant_cluster_in_a_deep_field_is_not_counted_twice():
     """The field is learned away from the cluster on the sky: learned from the non-members,
     it lacked exactly the faint field stars that move like the cluster, and a 12-kpc
