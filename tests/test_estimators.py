@@ -171,6 +171,7 @@ def test_mixture_uses_magnitudes_only_when_asked(praesepe_like):
         assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.97
 
 
+@pytest.mark.slow
 def test_a_sky_clump_with_field_motions_is_not_taken_for_the_cluster():
     """A dense knot of field stars on the sky (a background group, a survey artefact),
     with the field's spread of motions, is no bound cluster and must not win over a

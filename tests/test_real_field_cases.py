@@ -144,6 +144,7 @@ def test_a_wide_nearby_cluster_follows_perspective_and_gives_its_radial_velocity
     assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.95
 
 
+@pytest.mark.slow
 def test_a_field_without_a_cluster_is_refused_with_a_reason():
     rng = np.random.default_rng(4)
     table, _ = _table(_distant_field(rng, 5000))
@@ -160,6 +161,7 @@ def test_force_returns_the_best_group_of_an_empty_field_and_says_so():
     assert "forced" in result.metadata["warnings"]
 
 
+@pytest.mark.slow
 def test_an_unbound_raw_list_is_refused_and_forced_with_a_warning_that_names_why():
     """Raw K-Means on a distant cluster takes in thousands of field stars: the list's
     proper-motion spread is far wider than a bound cluster's, so the run refuses, and
