@@ -99,15 +99,19 @@ def default_against_hr23_cuts(shared: Path, seeds: int = 4) -> None:
               + f"  {elapsed:6.2f}")
 
 
+def presets(skip_slow: bool):
+    """The synthetic presets, without the 434k one when `skip_slow`."""
+    return [(name, preset) for name, preset in PRESETS.items()
+            if not (skip_slow and preset.n_stars > 100_000)]
+
+
 def synthetic(skip_slow: bool) -> None:
     print("\nsynthetic presets, default method, no catalogue values (5 seeds of the method):")
     print(f"{'preset':11} {'rows':>7} {'F1 med':>7} {'F1 min':>7} {'Jaccard min':>11} "
           f"{'time med s':>10} {'sum p/N':>9} {'n mid':>5} {'true mid':>9}")
     print("(sum p/N: expected members over true members; mid: 0.5 <= p < 0.9, true frac "
           "should be ~0.7)")
-    for name, preset in PRESETS.items():
-        if skip_slow and preset.n_stars > 100_000:
-            continue
+    for name, preset in presets(skip_slow):
         cone = make_cone(preset, seed=0)
         truth = np.asarray(cone["true_member"])
         scores, times, sets, probs = [], [], [], []
@@ -140,9 +144,7 @@ def synthetic_methods(methods: list[str], skip_slow: bool) -> None:
     print("\nsynthetic presets, every method blind: F1 (N members / true N); "
           "'refused' = the run said no cluster")
     print(f"{'preset':11} {'method':8} {'calibrated':>18} {'raw':>18}")
-    for name, preset in PRESETS.items():
-        if skip_slow and preset.n_stars > 100_000:
-            continue
+    for name, preset in presets(skip_slow):
         cone = make_cone(preset, seed=0)
         truth = np.asarray(cone["true_member"])
         for method in methods:
@@ -166,9 +168,7 @@ def calibration(skip_slow: bool) -> None:
     print("\ncalibration, default with catalogue values, data seeds 0-2 "
           "(mean p -> true fraction in each band):")
     print(f"{'preset':11} {'seed':>4} {'sum p/N':>8} {'p 0.3-0.7':>22} {'p 0.7-1':>22}")
-    for name, preset in PRESETS.items():
-        if skip_slow and preset.n_stars > 100_000:
-            continue
+    for name, preset in presets(skip_slow):
         for seed in range(3):
             cone = make_cone(preset, seed=seed)
             truth = np.asarray(cone["true_member"])
