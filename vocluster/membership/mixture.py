@@ -153,17 +153,40 @@ class ClusterFieldMixture(BaseEstimator):
         self.random_state = random_state
 
     def _field_rows(self, membership: np.ndarray, precise: np.ndarray,
-                    rng: np.random.Generator) -> np.ndarray:
-        """Rows that teach the field: precise non-members, and imprecise rows by chance 1 - p.
+                    rng: np.random.Generator, far: np.ndarray | None) -> np.ndarray:
+        """Rows that teach the field after the first fit.
 
-        A precise star with p > 0.05 is kept out outright (sampled by 1 - p, half-members
-        would teach the field the cluster's edge). An imprecise star's p says little about
-        it, so it enters with its field probability: leaving all of them out would empty
-        the field exactly where the cluster is, and faint field stars there would become
-        "members" because the field no longer claims them.
+        Away from the cluster on the sky (`far`, see `_far_rows`), every star by its
+        chance 1 - p. Where the cluster fills the table: precise non-members, and imprecise
+        rows by chance 1 - p. A precise star with p > 0.05 is kept out outright (sampled by
+        1 - p, half-members would teach the field the cluster's edge). An imprecise star's
+        p says little about it, so it enters with its field probability: leaving all of
+        them out would empty the field exactly where the cluster is, and faint field stars
+        there would become "members" because the field no longer claims them.
         """
         by_chance = rng.uniform(size=len(membership)) < 1.0 - membership
+        if far is not None:
+            return far & by_chance
         return (precise & (membership <= self.exclude_above)) | (~precise & by_chance)
+
+    @staticmethod
+    def _first_field_rows(x: np.ndarray, mean: np.ndarray, cov: np.ndarray,
+                          variances: np.ndarray, seed: np.ndarray,
+                          far: np.ndarray | None) -> np.ndarray:
+        """Rows that teach the first field fit: outside a broadened region around the seed.
+
+        A seed may hold only the cluster's core, so a region of 4x its covariance is kept
+        out, or the field would learn the cluster's halo. Judged with each star's errors
+        where the field comes from the features alone; away from the cluster on the sky
+        (`far`), without them: there a faint star is kept out only if it moves like the
+        cluster, not merely because its errors cannot rule that out (nearly every faint
+        star's errors cannot).
+        """
+        errors = variances if far is None else np.zeros_like(variances)
+        broad = log_gaussian_with_errors(x, mean, 4.0 * cov, errors)
+        peak = log_gaussian_with_errors(mean[None], mean, 4.0 * cov, np.zeros((1, len(mean))))
+        outside = (seed <= 0) & (peak[0] - broad >= 0.5 * chi2.ppf(0.999, len(mean)))
+        return outside if far is None else outside & far
 
     def fit(self, x: np.ndarray, variances: np.ndarray, seed_weights: np.ndarray,
             positions: np.ndarray | None = None, magnitudes: np.ndarray | None = None,
@@ -194,17 +217,6 @@ class ClusterFieldMixture(BaseEstimator):
         if sky is not None:
             sky.update(w)
         membership = np.clip(w, 0.0, 1.0)
-        # A seed may hold only the cluster's core: keep a broadened region around it out
-        # of the first field fit, or the field would learn the cluster's halo.
-        broad = log_gaussian_with_errors(x - offset, mean, 4.0 * cov, variances)
-        peak = log_gaussian_with_errors(mean[None], mean, 4.0 * cov, np.zeros((1, len(mean))))
-        inside = 0.5 * chi2.ppf(0.999, len(mean))
-        exclusion = (membership > 0) | (peak[0] - broad < inside)
-        # The same region without the stars' errors: away from the cluster on the sky, a
-        # faint star is kept out only if it moves like the cluster, not merely because its
-        # errors cannot rule that out (nearly every faint star's errors cannot).
-        region = (membership > 0) | (peak[0] - log_gaussian_with_errors(
-            x - offset, mean, 4.0 * cov, np.zeros_like(variances)) < inside)
         log_like, n_iter = -np.inf, 0
         if magnitudes is not None and np.isfinite(magnitudes).mean() < _MIN_KNOWN_MAGNITUDES:
             magnitudes = None  # too few G values to learn how the field depends on G
@@ -212,11 +224,10 @@ class ClusterFieldMixture(BaseEstimator):
         cluster_g = None if magnitudes is None else ClusterMagnitudes(magnitudes)
         for refit in range(self.n_field_refits):
             far = None if sky is None else _far_rows(sky, weight, membership)
-            if far is None:  # the field from the features alone (see _field_rows)
-                rows = ~exclusion if refit == 0 else self._field_rows(membership, precise, rng)
-            else:  # away from the cluster on the sky, every star by its chance 1 - p
-                rows = far & (~region if refit == 0
-                              else rng.uniform(size=len(x)) < 1.0 - membership)
+            if refit == 0:
+                rows = self._first_field_rows(x - offset, mean, cov, variances, membership, far)
+            else:
+                rows = self._field_rows(membership, precise, rng, far)
             field.fit(x, magnitudes, rows)
             log_field = field.log_density(x, magnitudes)
             for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - reported afterwards
