@@ -70,12 +70,19 @@ class FieldModel:
     """Gaussian mixture of the field, in (features, G) when magnitudes are given."""
 
     def __init__(self, n_components: int, sample_size: int, rng: np.random.Generator,
-                 tol: float = 1e-2) -> None:
-        # tol on the mean log-likelihood: 1e-2 halves the EM steps of sklearn's 1e-3, which
-        # buys a sample twice as large (less seed-to-seed jitter) in the same time.
+                 tol: float = 1e-2, refit_tol: float = 1e-3) -> None:
+        # tol on the mean log-likelihood: 1e-2 halves the EM steps of sklearn's 1e-3 on the
+        # first fit, which buys a sample twice as large (less seed-to-seed jitter) in the
+        # same time. A refit starts from the last fit and must move only where the rows
+        # changed (the hole the first fit left at the cluster's motion): that is a small
+        # part of the data, and its first EM step changes the mean log-likelihood by less
+        # than 1e-2, so at that tolerance the refit would stop at once and keep the hole.
+        # The Berkeley 29 preset (8 data seeds) counted 1.31x its members with 1e-2 on the
+        # refit and 0.94x with 1e-3.
         self.n_components = n_components
         self.sample_size = sample_size
         self.tol = tol
+        self.refit_tol = refit_tol
         self.rng = rng
         self.gmm: GaussianMixture | None = None
 
@@ -94,12 +101,13 @@ class FieldModel:
         if len(idx) > self.sample_size:
             idx = np.sort(self.rng.choice(idx, self.sample_size, replace=False))
         k = int(min(self.n_components, max(1, len(idx) // 50)))
-        start = {}
+        start, tol = {}, self.tol
         if self.gmm is not None and self.gmm.n_components == k:
             start = {"weights_init": self.gmm.weights_, "means_init": self.gmm.means_,
                      "precisions_init": self.gmm.precisions_}
+            tol = self.refit_tol
         self.gmm = GaussianMixture(k, covariance_type="full", reg_covar=1e-4, max_iter=200,
-                                   tol=self.tol,
+                                   tol=tol,
                                    random_state=int(self.rng.integers(2**31 - 1)), **start)
         self.gmm.fit(points[idx])
         return self
