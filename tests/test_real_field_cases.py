@@ -90,6 +90,29 @@ def test_a_group_far_from_the_targets_position_is_not_returned_as_the_target():
     assert (member & truth).sum() > 0.7 * truth.sum()
 
 
+def test_twin_distant_clusters_are_told_apart_by_the_targets_position():
+    """Two 12-kpc clusters with the same motion and parallax 0.5 deg apart (100 pc): given
+    the poorer one's position, the fit took the richer one's candidate and its sky centre
+    followed it, and the run was refused; given the richer one's, it took in the poorer
+    one's stars too. Each target must come back with its own stars only."""
+    rng = np.random.default_rng(5)
+    field = _stars(rng, 12000, 100.0, 10.0, (0.5, 0.5), (0.3, -0.8), 1.2, 0.25, 0.25,
+                   (13, 20.5))
+    poor = _stars(rng, 40, 99.8, 9.85, 0.008, (0.15, -1.05), 0.02, 0.08, 0.0, (14.5, 19.0))
+    rich = _stars(rng, 150, 100.15, 10.15, 0.008, (0.15, -1.05), 0.02, 0.08, 0.0,
+                  (14.5, 19.0))
+    table, truth = _table(field, poor, rich)
+    is_poor = np.zeros(len(truth), dtype=bool)
+    is_poor[12000:12040] = True
+    for ra, dec, own in ((99.8, 9.85, is_poor), (100.15, 10.15, truth & ~is_poor)):
+        target = Target("twin", 0.15, -1.05, 0.08, ra=ra, dec=dec)
+        member = np.asarray(find_members(table, MembershipOptions(target=target))
+                            .table["is_member"])
+        assert (member & own).sum() >= 0.9 * own.sum()
+        assert (member & truth & ~own).sum() == 0
+        assert member.sum() < 1.2 * own.sum()
+
+
 @pytest.mark.slow
 def test_a_distant_cluster_in_a_deep_field_is_not_counted_twice():
     """The field is learned away from the cluster on the sky: learned from the non-members,

@@ -6,8 +6,11 @@ into calibrated probabilities with the cluster/field mixture.
 
 The seed is a detected candidate (detection.py: HDBSCAN in 5-D, ranked by
 significance): blind, the `candidate`-th most significant one; with catalogue values,
-the most significant candidate those values agree with, or else the stars near the
-values themselves (a cluster too sparse to be detected on its own).
+the candidate those values agree with best, or else the stars near the values
+themselves (a cluster too sparse to be detected on its own). With a position as well,
+both are taken only near it: far away, motion and parallax cannot tell two distant
+groups apart, and thousands of faint field stars agree with the values within their
+errors.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ PARALLAX_SYSTEMATIC_FLOOR = 0.03
 # scale is capped at this, seen from the cluster's distance (parallax floored for noise).
 MAX_RADIUS_PC = 25.0
 MIN_SKY_PARALLAX = 0.02
+# Seeded from catalogue values and a position, the seed is the agreeing stars within this
+# many pc of the position (or two catalogue r50s): a cluster's core, not its halo.
+SEED_RADIUS_PC = 10.0
 MEAN_PARALLAX_TOLERANCE = 0.1
 MEAN_PARALLAX_FRACTION = 0.05
 
@@ -50,6 +56,17 @@ def intrinsic_spread_limit(parallax: float) -> tuple[float, float]:
     plx = max(parallax, 0.0)
     pm = max(MAX_INTERNAL_VELOCITY_KMS * plx / KMS_PER_MASYR_KPC, PM_SYSTEMATIC_FLOOR)
     return pm, max(plx**2 * MAX_DEPTH_PC / 1000.0, PARALLAX_SYSTEMATIC_FLOOR)
+
+
+def angular_size(size_pc: float, parallax: float) -> float:
+    """Degrees that `size_pc` spans at `parallax` (mas; floored at MIN_SKY_PARALLAX)."""
+    return float(np.degrees(size_pc * max(parallax, MIN_SKY_PARALLAX) / 1000.0))
+
+
+def target_reach(parallax: float, r50: float | None) -> float:
+    """How far (deg) a cluster's centre can lie from its catalogue position: its largest
+    size (MAX_RADIUS_PC) at its distance, or three catalogue r50s, whichever is larger."""
+    return max(angular_size(MAX_RADIUS_PC, parallax), 3.0 * (r50 or 0.0))
 
 
 def robust_standardise(x: np.ndarray) -> np.ndarray:
@@ -84,14 +101,19 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
     `target_mean`/`target_spread` (feature units) point at the cluster from a
     catalogue; without them the `candidate`-th most significant detection is the target
     (1 = the strongest); candidates below `min_significance` sigma are not clusters.
+    `target_sky` = (xi, eta, r50) in deg, in the frame of the positions given to `fit`
+    (r50 NaN when not catalogued), says where the cluster is on the sky: a candidate
+    centred beyond `target_reach` of it is another group, and a seed from the values alone
+    is taken near it.
     """
 
     def __init__(self, target_mean=None, target_spread=None, calibrate: bool = True,
                  random_state: int = 0, candidate: int = 1,
                  min_significance: float = MIN_SIGNIFICANCE,
-                 mixture: ClusterFieldMixture | None = None) -> None:
+                 mixture: ClusterFieldMixture | None = None, target_sky=None) -> None:
         self.target_mean = target_mean
         self.target_spread = target_spread
+        self.target_sky = target_sky
         self.calibrate = calibrate
         self.random_state = random_state
         self.candidate = candidate
@@ -119,7 +141,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
             chosen = self._agreeing_candidate(significant, columns)
             if chosen is None:
                 self.candidate_index_ = None
-                return self._catalogue_seed_stars(x, errors)
+                return self._catalogue_seed_stars(x, errors, positions)
         else:
             if not significant:
                 best = (f"the strongest group ({self.candidates_[0].size} stars) is "
@@ -144,11 +166,26 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         spread = self._mean_tolerance()[columns]
         best, best_offset = None, 3.0
         for found in candidates:
+            if not self._near_target_on_sky(found):
+                continue
             sem = found.std / np.sqrt(found.size)
             offset = float(np.max(np.abs(found.mean - mean) / np.hypot(spread, sem)))
             if offset <= best_offset:
                 best, best_offset = found, offset
         return best
+
+    def _target_parallax(self) -> float:
+        return 0.0 if self._astrometry is None else float(self.target_mean[self._astrometry[2]])
+
+    def _near_target_on_sky(self, found: Candidate) -> bool:
+        """Whether a candidate's centre is within the target's reach (always, without a
+        target position): far away, any distant group agrees with the values in motion and
+        parallax, but only the cluster is where the catalogue puts it."""
+        if self.target_sky is None or found.sky_centre is None:
+            return True
+        xi, eta, r50 = self.target_sky
+        reach = target_reach(self._target_parallax(), None if np.isnan(r50) else r50)
+        return float(np.hypot(found.sky_centre[0] - xi, found.sky_centre[1] - eta)) <= reach
 
     def _mean_tolerance(self) -> np.ndarray:
         """How far a cluster's mean may sit from the catalogue values and still be that
@@ -168,11 +205,27 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         return (np.asarray(self.target_spread, dtype=float) if self.target_spread is not None
                 else 0.1 * np.maximum(np.abs(mean), 1.0))
 
-    def _catalogue_seed_stars(self, x: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    def _catalogue_seed_stars(self, x: np.ndarray, errors: np.ndarray,
+                              positions: np.ndarray | None) -> np.ndarray:
+        """The stars that agree with the values, near the target's position when known.
+
+        For a distant cluster too sparse to be detected, thousands of faint field stars
+        agree with its values within their errors; the cluster's own stars are the few
+        among them that are also where it is. Seeded with all of them, the mixture settles
+        on the field's faint population instead of the cluster.
+        """
         seed_stars = catalogue_seed_stars(x, errors, np.asarray(self.target_mean, dtype=float),
-                              self._target_spread())
+                                          self._target_spread())
+        where = ""
+        if self.target_sky is not None and positions is not None:
+            xi, eta, r50 = self.target_sky
+            radius = max(angular_size(SEED_RADIUS_PC, self._target_parallax()),
+                         0.0 if np.isnan(r50) else 2.0 * r50)
+            seed_stars *= np.hypot(positions[:, 0] - xi, positions[:, 1] - eta) <= radius
+            where = f" within {radius:.2g} deg of its position"
         if seed_stars.sum() < 5:
-            raise ValueError("fewer than 5 stars agree with the target's catalogue values")
+            raise ValueError(f"fewer than 5 stars agree with the target's catalogue "
+                             f"values{where}")
         return seed_stars
 
     def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
@@ -267,9 +320,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         10 kpc field would be hundreds of pc across: that is the field's distant stars."""
         if astrometry_columns is None or not (start > 0.5).any():
             return None
-        parallax = float(np.median(x[start > 0.5, astrometry_columns[2]]))
-        distance_pc = 1000.0 / max(parallax, MIN_SKY_PARALLAX)
-        return float(np.degrees(MAX_RADIUS_PC / distance_pc))
+        return angular_size(MAX_RADIUS_PC, float(np.median(x[start > 0.5,
+                                                                astrometry_columns[2]])))
 
     def _check_target_found(self) -> None:
         """A few field stars near the catalogue values are not the cluster: say so."""

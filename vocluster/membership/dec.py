@@ -107,9 +107,9 @@ class DECMembership(MembershipEstimator):
                  n_init: int = 3, device: str = "auto", target_mean=None, target_spread=None,
                  calibrate: bool = True, random_state: int = 0, candidate: int = 1,
                  min_significance: float = MIN_SIGNIFICANCE,
-                 mixture: ClusterFieldMixture | None = None) -> None:
+                 mixture: ClusterFieldMixture | None = None, target_sky=None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
-                         min_significance, mixture)
+                         min_significance, mixture, target_sky)
         self.n_clusters = n_clusters
         self.encoder_dims = encoder_dims
         self.pretrain_epochs = pretrain_epochs

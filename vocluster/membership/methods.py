@@ -42,9 +42,9 @@ class KMeansMembership(MembershipEstimator):
     def __init__(self, n_clusters: int | None = None, max_clusters: int = 10, target_mean=None,
                  target_spread=None, calibrate: bool = True, random_state: int = 0,
                  candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE,
-                 mixture: ClusterFieldMixture | None = None) -> None:
+                 mixture: ClusterFieldMixture | None = None, target_sky=None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
-                         min_significance, mixture)
+                         min_significance, mixture, target_sky)
         self.n_clusters = n_clusters
         self.max_clusters = max_clusters
 
@@ -63,9 +63,9 @@ class GMMMembership(MembershipEstimator):
     def __init__(self, max_components: int = 10, fit_sample: int = 20000, target_mean=None,
                  target_spread=None, calibrate: bool = True, random_state: int = 0,
                  candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE,
-                 mixture: ClusterFieldMixture | None = None) -> None:
+                 mixture: ClusterFieldMixture | None = None, target_sky=None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
-                         min_significance, mixture)
+                         min_significance, mixture, target_sky)
         self.max_components = max_components
         self.fit_sample = fit_sample
 
@@ -91,9 +91,9 @@ class HDBSCANMembership(MembershipEstimator):
                  target_mean=None, target_spread=None, calibrate: bool = True,
                  random_state: int = 0, candidate: int = 1,
                  min_significance: float = MIN_SIGNIFICANCE,
-                 mixture: ClusterFieldMixture | None = None) -> None:
+                 mixture: ClusterFieldMixture | None = None, target_sky=None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
-                         min_significance, mixture)
+                         min_significance, mixture, target_sky)
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
 

@@ -20,12 +20,7 @@ from vocluster.core.sample import GaiaSample, load_sample, sky_centre, tangent_p
 from vocluster.core.summary import ClusterSummary, summarise
 from vocluster.errors import InputError
 from vocluster.membership import AUTO_METHOD, METHODS, make_estimator, sanity
-from vocluster.membership.base import (
-    MAX_RADIUS_PC,
-    MIN_SIGNIFICANCE,
-    MIN_SKY_PARALLAX,
-    MembershipEstimator,
-)
+from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator, target_reach
 from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.perspective import KMS_PER_MASYR_KPC, PerspectiveMotion
 
@@ -194,8 +189,7 @@ def _check_target_place(estimator: MembershipEstimator, target: Target | None,
     if target is None or target.ra is None or fit is None or fit.sky_centre is None:
         return
     parallax = float(fit.mean[astrometry[2]]) if astrometry else target.parallax or 0.0
-    largest = np.degrees(MAX_RADIUS_PC * max(parallax, MIN_SKY_PARALLAX) / 1000.0)
-    limit = max(largest, 3.0 * (target.r50 or 0.0))
+    limit = target_reach(parallax, target.r50)
     offset = float(np.hypot(*fit.sky_centre))
     if offset > limit:
         raise InputError(f"no cluster at the target's position in this table: the fit's "
@@ -219,9 +213,19 @@ def _quantile_filter(features: np.ndarray, member: np.ndarray, bounds: tuple[flo
     return member & inside
 
 
+def _target_sky(target: Target | None, positions: np.ndarray | None
+                ) -> tuple[float, float, float] | None:
+    """The target's place in the estimator's sky frame, which is centred on it."""
+    if target is None or target.ra is None or positions is None:
+        return None
+    return 0.0, 0.0, np.nan if target.r50 is None else float(target.r50)
+
+
 def _estimator_params(options: MembershipOptions, method: str,
-                      target_mean: np.ndarray | None, target_spread: np.ndarray | None) -> dict:
+                      target_mean: np.ndarray | None, target_spread: np.ndarray | None,
+                      target_sky: tuple[float, float, float] | None) -> dict:
     params = {"target_mean": target_mean, "target_spread": target_spread,
+              "target_sky": target_sky,
               "calibrate": options.calibrate, "random_state": options.seed,
               "candidate": options.candidate,
               "min_significance": -np.inf if options.force else MIN_SIGNIFICANCE,
@@ -315,8 +319,8 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
     if options.field_by_magnitude and "phot_g_mean_mag" in sample.values:
         magnitudes = sample.values["phot_g_mean_mag"][usable]
     try:
-        estimator = make_estimator(method, **_estimator_params(options, method, target_mean,
-                                                               target_spread))
+        estimator = make_estimator(method, **_estimator_params(
+            options, method, target_mean, target_spread, _target_sky(target, positions)))
         estimator.fit(matrix.values[usable], X_err=matrix.errors[usable], positions=positions,
                       magnitudes=magnitudes,
                       seed_columns=[i for i, n in enumerate(names)

@@ -71,11 +71,19 @@ class PlummerOnFootprint:
         return np.exp(log_a - np.logaddexp(log_a, log_b))
 
     def update(self, membership: np.ndarray) -> None:
-        """Weighted maximum-likelihood centre and Plummer scale."""
-        weight = membership.sum()
-        if weight < 3:
+        """Weighted maximum-likelihood centre and Plummer scale.
+
+        The centre is the Plummer profile's own maximum-likelihood step: a mean weighted by
+        membership / (a^2 + r^2), so stars far out count little. A plain weighted mean is
+        the Gaussian's step: there tens of thousands of field stars with p ~ 0.002 across
+        the cone weigh as much as a sparse cluster's core and pull the centre to the
+        footprint's middle or to a richer group elsewhere, and the cluster is lost.
+        """
+        if membership.sum() < 3:
             return
-        self.centre = (membership[:, None] * self.positions).sum(axis=0) / weight
+        offset2 = np.sum((self.positions - self.centre) ** 2, axis=1)
+        weight = membership / (self.scale**2 + offset2)
+        self.centre = (weight[:, None] * self.positions).sum(axis=0) / weight.sum()
         heavy = membership > 1e-4
         points, w = self.positions[heavy], membership[heavy]
 
