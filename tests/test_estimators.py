@@ -132,13 +132,15 @@ def _trapezoid(y, x):
 
 
 def test_field_density_follows_magnitude():
-    """Joint p(features, G): at each G the parallax peak sits where that G's field is."""
+    """Joint p(features, G): at each G the parallax peak sits where that G's field is, and
+    the density keeps its level up to the table's sharp G limits (a sum of Gaussians in G
+    alone spills past them and is too thin just inside)."""
     x, g = _field_with_magnitude_dependence()
     field = FieldModel(8, 20000, np.random.default_rng(0)).fit(x, g, np.ones(len(x), bool))
     assert field.gmm.means_.shape[1] == 3  # the field mixture spans (pm, parallax, G)
     grid = np.linspace(-6, 16, 400)
     points = np.column_stack([np.zeros_like(grid), grid])
-    for mag in (11.0, 15.0, 19.0):
+    for mag in (10.1, 11.0, 15.0, 19.0, 19.9):  # 10.1 and 19.9: at the sharp G limits
         density = np.exp(field.log_density(points, np.full(len(grid), mag)))
         # integral over parallax = p(pm = 0) p(G) = N(0; 0, 2) / 10 (G uniform over 10 mag)
         assert _trapezoid(density, grid) == pytest.approx(0.1 / np.sqrt(2 * np.pi * 4),

@@ -114,6 +114,27 @@ def test_twin_distant_clusters_are_told_apart_by_the_targets_position():
 
 
 @pytest.mark.slow
+def test_a_distant_cluster_inside_a_wide_comoving_population_is_fitted_as_a_cluster():
+    """3 kpc: 250 members 0.05 deg (3 pc) wide inside 3,000 stars with the same motion
+    spread 1 deg (50 pc) on the sky. The fit grew to the largest size a bound cluster can
+    have and returned the whole population (3,072 members, F1 0.15); the cluster in it
+    must come back."""
+    rng = np.random.default_rng(7)
+    field = _stars(rng, 15000, 100.0, 10.0, (1.0, 1.0), (0.3, -0.8), 1.5, 0.3, 0.3,
+                   (13, 20.5))
+    wide = _stars(rng, 3000, 100.0, 10.0, 1.0, (0.6, -0.7), 0.15, 0.33, 0.03, (15, 20.5))
+    cluster = _stars(rng, 250, 100.05, 10.05, 0.05, (0.6, -0.7), 0.03, 0.33, 0.0,
+                     (15, 20.5))
+    table, truth = _table(field, wide, cluster)
+    truth[:18000] = False  # the wide population is not the cluster
+    target = Target("compact", 0.6, -0.7, 0.33, ra=100.05, dec=10.05)
+    member = np.asarray(find_members(table, MembershipOptions(target=target))
+                        .table["is_member"])
+    assert f1_score(member, truth) > 0.8
+    assert member.sum() < 1.5 * truth.sum()
+
+
+@pytest.mark.slow
 def test_a_distant_cluster_in_a_deep_field_is_not_counted_twice():
     """The field is learned away from the cluster on the sky: learned from the non-members,
     it lacked exactly the faint field stars that move like the cluster, and a 12-kpc

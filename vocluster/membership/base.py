@@ -286,18 +286,39 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
             if start.sum() < 5:
                 raise ValueError("the method's target group and the seed share fewer than 5 "
                                  "stars")
-            mixture = ClusterFieldMixture() if self.mixture is None else clone(self.mixture)
-            self.mixture_ = mixture.set_params(random_state=self.random_state).fit(
-                x, errors**2, start, positions, magnitudes,
-                self._spread_limit(x, start, astrometry_columns),
-                self._sky_limit(x, start, astrometry_columns), sky_directions,
-                astrometry_columns)
+            self.mixture_ = self._fit_mixture(x, errors, start, positions, magnitudes,
+                                              sky_directions, astrometry_columns)
             self.membership_ = self.mixture_.membership_
             self._check_target_found()
         else:
             self.mixture_ = None
             self.membership_ = self.raw_membership_
         return self
+
+    def _fit_mixture(self, x: np.ndarray, errors: np.ndarray, start: np.ndarray,
+                     positions: np.ndarray | None, magnitudes: np.ndarray | None,
+                     sky_directions, astrometry_columns) -> ClusterFieldMixture:
+        """The calibration mixture from `start`, refitted with half the largest sky size
+        (down to an eighth) while the cluster's Plummer scale ends at that largest size.
+
+        A fit that wants to be larger than a bound cluster can be is not fitting a
+        cluster: it is absorbing a wide population at the cluster's distance that shares
+        its motion (the field far away, an association), and a 3 kpc cluster of 337 stars
+        came out 0.44 deg = 23 pc wide with 1,200 "members". Whatever cluster is there is
+        smaller, and is fitted again so.
+        """
+        sky_limit = self._sky_limit(x, start, astrometry_columns)
+        template = ClusterFieldMixture() if self.mixture is None else self.mixture
+        for _ in range(4):
+            mixture = clone(template).set_params(random_state=self.random_state).fit(
+                x, errors**2, start, positions, magnitudes,
+                self._spread_limit(x, start, astrometry_columns), sky_limit,
+                sky_directions, astrometry_columns)
+            scale = mixture.fit_.sky_scale
+            if sky_limit is None or scale is None or scale < 0.99 * sky_limit:
+                break
+            sky_limit = sky_limit / 2.0
+        return mixture
 
     @staticmethod
     def _spread_limit(x: np.ndarray, start: np.ndarray, astrometry_columns
