@@ -158,8 +158,9 @@ def _options(args: argparse.Namespace):
         raise VoclusterError("give either --target NAME or --pm/--plx, not both")
     return MembershipOptions(
         method=args.method, features=args.features,
+        # The resolver (pyvo, the configuration) only when a name is to be looked up.
         target=resolve_target(args.target, args.pm, args.plx,
-                              lookup=_resolver(args, _config(args)).lookup),
+                              lookup=lambda name: _resolver(args, _config(args)).lookup(name)),
         threshold=args.threshold, seed=args.seed, device=args.device,
         cuts=QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g),
         quantile_filter=quantile, calibrate=not args.no_calibrate, use_sky=not args.no_sky,

@@ -158,7 +158,7 @@ class DetectionSpace:
     """
 
     def __init__(self, x: np.ndarray, errors: np.ndarray, positions: np.ndarray | None,
-                 random_state: int = 0, max_stars: int = 20000) -> None:
+                 random_state: int = 0, max_stars: int = 16000) -> None:
         rows = np.flatnonzero(precise_rows(x, errors**2, at_least=0.5))
         if len(rows) > max_stars:
             rng = np.random.default_rng(random_state)
