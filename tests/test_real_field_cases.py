@@ -10,6 +10,7 @@ import pytest
 from astropy.table import Table
 from helpers import f1_score
 
+from vocluster.cli.main import main
 from vocluster.core.sample import load_sample
 from vocluster.datasets.synthetic import make_cone
 from vocluster.errors import InputError
@@ -90,11 +91,9 @@ def test_a_group_far_from_the_targets_position_is_not_returned_as_the_target():
     assert (member & truth).sum() > 0.7 * truth.sum()
 
 
-def test_twin_distant_clusters_are_told_apart_by_the_targets_position():
-    """Two 12-kpc clusters with the same motion and parallax 0.5 deg apart (100 pc): given
-    the poorer one's position, the fit took the richer one's candidate and its sky centre
-    followed it, and the run was refused; given the richer one's, it took in the poorer
-    one's stars too. Each target must come back with its own stars only."""
+def _twin_clusters() -> tuple[Table, np.ndarray, np.ndarray]:
+    """Two 12-kpc clusters with the same motion and parallax 0.5 deg apart: the table, all
+    members, the poorer one's (40 stars at 99.8, 9.85; 150 at 100.15, 10.15)."""
     rng = np.random.default_rng(5)
     field = _stars(rng, 12000, 100.0, 10.0, (0.5, 0.5), (0.3, -0.8), 1.2, 0.25, 0.25,
                    (13, 20.5))
@@ -104,6 +103,15 @@ def test_twin_distant_clusters_are_told_apart_by_the_targets_position():
     table, truth = _table(field, poor, rich)
     is_poor = np.zeros(len(truth), dtype=bool)
     is_poor[12000:12040] = True
+    return table, truth, is_poor
+
+
+def test_twin_distant_clusters_are_told_apart_by_the_targets_position():
+    """Two 12-kpc clusters with the same motion and parallax 0.5 deg apart (100 pc): given
+    the poorer one's position, the fit took the richer one's candidate and its sky centre
+    followed it, and the run was refused; given the richer one's, it took in the poorer
+    one's stars too. Each target must come back with its own stars only."""
+    table, truth, is_poor = _twin_clusters()
     for ra, dec, own in ((99.8, 9.85, is_poor), (100.15, 10.15, truth & ~is_poor)):
         target = Target("twin", 0.15, -1.05, 0.08, ra=ra, dec=dec)
         member = np.asarray(find_members(table, MembershipOptions(target=target))
@@ -111,6 +119,20 @@ def test_twin_distant_clusters_are_told_apart_by_the_targets_position():
         assert (member & own).sum() >= 0.9 * own.sum()
         assert (member & truth & ~own).sum() == 0
         assert member.sum() < 1.2 * own.sum()
+
+
+def test_the_cli_takes_a_position_with_catalogue_values(tmp_path, capsys):
+    """`members --pm --plx --ra --dec`: the position picks the richer twin (the values
+    alone pick the poorer one, whose candidate agrees with them more closely)."""
+    table, truth, is_poor = _twin_clusters()
+    table["source_id"] = np.arange(len(table))
+    source, output = tmp_path / "twins.fits", tmp_path / "out.fits"
+    table.write(source)
+    assert main(["members", str(source), "--pm", "0.15", "-1.05", "--plx", "0.08",
+                 "--ra", "100.15", "--dec", "10.15", "-o", str(output)]) == 0
+    member = np.asarray(Table.read(output)["is_member"], dtype=bool)
+    rich = truth & ~is_poor
+    assert (member & rich).sum() >= 135 and (member & ~rich).sum() <= 15
 
 
 @pytest.mark.slow

@@ -73,8 +73,9 @@ def _add_cut_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
     """Where a Gaia cone comes from when vocluster fetches it over TAP."""
-    parser.add_argument("--ra", type=float, help="cone centre RA (deg)")
-    parser.add_argument("--dec", type=float, help="cone centre Dec (deg)")
+    parser.add_argument("--ra", type=float, help="cone centre RA (deg); for members with "
+                        "--pm/--plx, also the cluster's position")
+    parser.add_argument("--dec", type=float, help="cone centre Dec (deg); see --ra")
     parser.add_argument("--radius", type=float,
                         help="cone radius (deg); default 1.5 x the catalogue r50 for a cluster")
     _add_service_options(parser)
@@ -143,6 +144,8 @@ def _fetch_cone(args: argparse.Namespace, name: str | None):
 
 
 def _options(args: argparse.Namespace):
+    from dataclasses import replace
+
     from vocluster.core.columns import parse_column_mapping
     from vocluster.core.quality import QualityCuts
     from vocluster.membership.pipeline import MembershipOptions, resolve_target
@@ -156,11 +159,14 @@ def _options(args: argparse.Namespace):
         raise VoclusterError("--pm PMRA PMDEC and --plx PLX go together (catalogue values)")
     if args.target and args.pm is not None:
         raise VoclusterError("give either --target NAME or --pm/--plx, not both")
+    # The resolver (pyvo, the configuration) only when a name is to be looked up.
+    target = resolve_target(args.target, args.pm, args.plx,
+                            lookup=lambda name: _resolver(args, _config(args)).lookup(name))
+    if target is not None and target.name is None and None not in (args.ra, args.dec):
+        # Catalogue values with a position: only a group there is the cluster.
+        target = replace(target, ra=args.ra, dec=args.dec)
     return MembershipOptions(
-        method=args.method, features=args.features,
-        # The resolver (pyvo, the configuration) only when a name is to be looked up.
-        target=resolve_target(args.target, args.pm, args.plx,
-                              lookup=lambda name: _resolver(args, _config(args)).lookup(name)),
+        method=args.method, features=args.features, target=target,
         threshold=args.threshold, seed=args.seed, device=args.device,
         cuts=QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g),
         quantile_filter=quantile, calibrate=not args.no_calibrate, use_sky=not args.no_sky,
