@@ -154,7 +154,9 @@ class DetectionSpace:
     At most `max_stars` precise stars (mixture.precise_rows: errors at most a quarter of
     the field's spread, and never fewer than the most precise half) take part, a seeded
     random subset beyond that. The same space serves detection and the significance of
-    a final list.
+    a final list. HDBSCAN's minimum spanning tree costs O(n^2) here (Prim's), so 16,000
+    rather than 20,000 stars take 0.8 s off a 50k call; blind injections into the
+    Pleiades cone found 10 of 25 clusters with 16,000 and 8 with 20,000.
     """
 
     def __init__(self, x: np.ndarray, errors: np.ndarray, positions: np.ndarray | None,
