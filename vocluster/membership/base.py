@@ -224,8 +224,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
             seed_stars *= np.hypot(positions[:, 0] - xi, positions[:, 1] - eta) <= radius
             where = f" within {radius:.2g} deg of its position"
         if seed_stars.sum() < 5:
-            raise ValueError(f"fewer than 5 stars agree with the target's catalogue "
-                             f"values{where}")
+            raise ValueError(f"no cluster at the target's catalogue values in this table: "
+                             f"fewer than 5 stars agree with them{where}")
         return seed_stars
 
     def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
