@@ -164,7 +164,11 @@ def test_an_interrupted_batch_resumes_with_nothing_half_written(tables, tmp_path
     out = tmp_path / "out"
     command = [sys.executable, "-m", "vocluster.cli.main", "batch", str(listing), "-o", str(out),
                "--tables", str(tables), "--workers", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Ctrl-C's default action in the child even when the suite runs with SIGINT ignored
+    # (started in the background, or under nohup), which the child would inherit.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                signal.default_int_handler))
     deadline = time.monotonic() + 240
     while not list((out / "status").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
