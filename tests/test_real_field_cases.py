@@ -5,6 +5,8 @@ Distant sparse clusters (found by their sky concentration), fields without a clu
 is most of the table, two clusters in one field (two candidates), raw DEC on a 1% cluster.
 """
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -91,19 +93,25 @@ def test_a_group_far_from_the_targets_position_is_not_returned_as_the_target():
     assert (member & truth).sum() > 0.7 * truth.sum()
 
 
+def _scene(seed: int, field: tuple, *groups: tuple) -> tuple[Table, list[np.ndarray]]:
+    """A field and groups of stars (each given as `_stars`' arguments after rng), drawn in
+    that order: the table and one row mask per group."""
+    rng = np.random.default_rng(seed)
+    parts = [_stars(rng, *field)] + [_stars(rng, *group) for group in groups]
+    table, _ = _table(*parts)
+    bounds = np.cumsum([len(part["ra"]) for part in parts])
+    rows = np.arange(len(table))
+    return table, [(rows >= lo) & (rows < hi) for lo, hi in pairwise(bounds)]
+
+
 def _twin_clusters() -> tuple[Table, np.ndarray, np.ndarray]:
     """Two 12-kpc clusters with the same motion and parallax 0.5 deg apart: the table, all
     members, the poorer one's (40 stars at 99.8, 9.85; 150 at 100.15, 10.15)."""
-    rng = np.random.default_rng(5)
-    field = _stars(rng, 12000, 100.0, 10.0, (0.5, 0.5), (0.3, -0.8), 1.2, 0.25, 0.25,
-                   (13, 20.5))
-    poor = _stars(rng, 40, 99.8, 9.85, 0.008, (0.15, -1.05), 0.02, 0.08, 0.0, (14.5, 19.0))
-    rich = _stars(rng, 150, 100.15, 10.15, 0.008, (0.15, -1.05), 0.02, 0.08, 0.0,
-                  (14.5, 19.0))
-    table, truth = _table(field, poor, rich)
-    is_poor = np.zeros(len(truth), dtype=bool)
-    is_poor[12000:12040] = True
-    return table, truth, is_poor
+    table, (poor, rich) = _scene(
+        5, (12000, 100.0, 10.0, (0.5, 0.5), (0.3, -0.8), 1.2, 0.25, 0.25, (13, 20.5)),
+        (40, 99.8, 9.85, 0.008, (0.15, -1.05), 0.02, 0.08, 0.0, (14.5, 19.0)),
+        (150, 100.15, 10.15, 0.008, (0.15, -1.05), 0.02, 0.08, 0.0, (14.5, 19.0)))
+    return table, poor | rich, poor
 
 
 def test_twin_distant_clusters_are_told_apart_by_the_targets_position():
@@ -141,14 +149,10 @@ def test_a_distant_cluster_inside_a_wide_comoving_population_is_fitted_as_a_clus
     spread 1 deg (50 pc) on the sky. The fit grew to the largest size a bound cluster can
     have and returned the whole population (3,072 members, F1 0.15); the cluster in it
     must come back."""
-    rng = np.random.default_rng(7)
-    field = _stars(rng, 15000, 100.0, 10.0, (1.0, 1.0), (0.3, -0.8), 1.5, 0.3, 0.3,
-                   (13, 20.5))
-    wide = _stars(rng, 3000, 100.0, 10.0, 1.0, (0.6, -0.7), 0.15, 0.33, 0.03, (15, 20.5))
-    cluster = _stars(rng, 250, 100.05, 10.05, 0.05, (0.6, -0.7), 0.03, 0.33, 0.0,
-                     (15, 20.5))
-    table, truth = _table(field, wide, cluster)
-    truth[:18000] = False  # the wide population is not the cluster
+    table, (_, truth) = _scene(
+        7, (15000, 100.0, 10.0, (1.0, 1.0), (0.3, -0.8), 1.5, 0.3, 0.3, (13, 20.5)),
+        (3000, 100.0, 10.0, 1.0, (0.6, -0.7), 0.15, 0.33, 0.03, (15, 20.5)),  # the wide one
+        (250, 100.05, 10.05, 0.05, (0.6, -0.7), 0.03, 0.33, 0.0, (15, 20.5)))
     target = Target("compact", 0.6, -0.7, 0.33, ra=100.05, dec=10.05)
     member = np.asarray(find_members(table, MembershipOptions(target=target))
                         .table["is_member"])
