@@ -101,10 +101,10 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
     `target_mean`/`target_spread` (feature units) point at the cluster from a
     catalogue; without them the `candidate`-th most significant detection is the target
     (1 = the strongest); candidates below `min_significance` sigma are not clusters.
-    `target_sky` = (xi, eta, r50) in deg, in the frame of the positions given to `fit`
-    (r50 NaN when not catalogued), says where the cluster is on the sky: a candidate
-    centred beyond `target_reach` of it is another group, and a seed from the values alone
-    is taken near it.
+    `target_sky` = (xi, eta, parallax, r50): where the cluster is on the sky (deg, in the
+    frame of the positions given to `fit`), its catalogue parallax (mas) and r50 (deg, NaN
+    when not catalogued). A candidate or a fit centred beyond `target_reach` of it is
+    another group, and a seed from the values alone is taken near it.
     """
 
     def __init__(self, target_mean=None, target_spread=None, calibrate: bool = True,
@@ -174,8 +174,13 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                 best, best_offset = found, offset
         return best
 
-    def _target_parallax(self) -> float:
-        return 0.0 if self._astrometry is None else float(self.target_mean[self._astrometry[2]])
+    def _offset_from_target(self, centre: np.ndarray) -> float:
+        """Angular distance (deg) of a sky centre from the target's position."""
+        return float(np.hypot(centre[0] - self.target_sky[0], centre[1] - self.target_sky[1]))
+
+    def _target_r50(self) -> float | None:
+        r50 = self.target_sky[3]
+        return None if np.isnan(r50) else float(r50)
 
     def _near_target_on_sky(self, found: Candidate) -> bool:
         """Whether a candidate's centre is within the target's reach (always, without a
@@ -183,9 +188,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         parallax, but only the cluster is where the catalogue puts it."""
         if self.target_sky is None or found.sky_centre is None:
             return True
-        xi, eta, r50 = self.target_sky
-        reach = target_reach(self._target_parallax(), None if np.isnan(r50) else r50)
-        return float(np.hypot(found.sky_centre[0] - xi, found.sky_centre[1] - eta)) <= reach
+        reach = target_reach(self.target_sky[2], self._target_r50())
+        return self._offset_from_target(found.sky_centre) <= reach
 
     def _mean_tolerance(self) -> np.ndarray:
         """How far a cluster's mean may sit from the catalogue values and still be that
@@ -218,10 +222,10 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                                           self._target_spread())
         where = ""
         if self.target_sky is not None and positions is not None:
-            xi, eta, r50 = self.target_sky
-            radius = max(angular_size(SEED_RADIUS_PC, self._target_parallax()),
-                         0.0 if np.isnan(r50) else 2.0 * r50)
-            seed_stars *= np.hypot(positions[:, 0] - xi, positions[:, 1] - eta) <= radius
+            radius = max(angular_size(SEED_RADIUS_PC, self.target_sky[2]),
+                         2.0 * (self._target_r50() or 0.0))
+            seed_stars *= np.hypot(positions[:, 0] - self.target_sky[0],
+                                   positions[:, 1] - self.target_sky[1]) <= radius
             where = f" within {radius:.2g} deg of its position"
         if seed_stars.sum() < 5:
             raise ValueError(f"no cluster at the target's catalogue values in this table: "
@@ -308,11 +312,12 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         smaller, and is fitted again so.
         """
         sky_limit = self._sky_limit(x, start, astrometry_columns)
+        spread_limit = self._spread_limit(x, start, astrometry_columns)
         template = ClusterFieldMixture() if self.mixture is None else self.mixture
+        variances = errors**2
         for _ in range(4):
             mixture = clone(template).set_params(random_state=self.random_state).fit(
-                x, errors**2, start, positions, magnitudes,
-                self._spread_limit(x, start, astrometry_columns), sky_limit,
+                x, variances, start, positions, magnitudes, spread_limit, sky_limit,
                 sky_directions, astrometry_columns)
             scale = mixture.fit_.sky_scale
             if sky_limit is None or scale is None or scale < 0.99 * sky_limit:
@@ -345,12 +350,29 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                                                                 astrometry_columns[2]])))
 
     def _check_target_found(self) -> None:
-        """A few field stars near the catalogue values are not the cluster: say so."""
+        """A few field stars near the catalogue values are not the cluster, nor is a group
+        elsewhere on the sky: say so.
+
+        The sky check: far away, motion and parallax agree within their tolerances for any
+        distant group (at 10 kpc, 0.9 mas/yr is 40 km/s), while the sky does not: a bound
+        cluster's centre cannot lie farther from the catalogue's than `target_reach` at the
+        fitted parallax.
+        """
+        fit = self.mixture_.fit_
+        if self.target_sky is not None and fit.sky_centre is not None:
+            parallax = (float(fit.mean[self._astrometry[2]]) if self._astrometry is not None
+                        else self.target_sky[2])
+            reach = target_reach(parallax, self._target_r50())
+            offset = self._offset_from_target(fit.sky_centre)
+            if offset > reach:
+                raise ValueError(f"no cluster at the target's position in this table: the "
+                                 f"fit's centre lies {offset:.2f} deg from it, farther than a "
+                                 f"cluster at {parallax:.3g} mas can reach ({reach:.2f} deg)")
         if self.target_mean is None or self.target_spread is None:
             return
-        offset = np.abs(self.mixture_.fit_.mean - np.asarray(self.target_mean, dtype=float))
+        offset = np.abs(fit.mean - np.asarray(self.target_mean, dtype=float))
         if np.any(offset > 3.0 * self._mean_tolerance()):
-            found = ", ".join(f"{v:.2f}" for v in self.mixture_.fit_.mean)
+            found = ", ".join(f"{v:.2f}" for v in fit.mean)
             raise ValueError(f"no cluster at the target's catalogue values in this table "
                              f"(the fit drifted to {found})")
 

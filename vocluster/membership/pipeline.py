@@ -20,7 +20,7 @@ from vocluster.core.sample import GaiaSample, load_sample, sky_centre, tangent_p
 from vocluster.core.summary import ClusterSummary, summarise
 from vocluster.errors import InputError
 from vocluster.membership import AUTO_METHOD, METHODS, make_estimator, sanity
-from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator, target_reach
+from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.perspective import KMS_PER_MASYR_KPC, PerspectiveMotion
 
@@ -175,28 +175,6 @@ def _projection_centre(sample: GaiaSample, target: Target | None) -> tuple[float
     return sky_centre(sample.values["ra"], sample.values["dec"])
 
 
-def _check_target_place(estimator: MembershipEstimator, target: Target | None,
-                        astrometry: tuple[int, int, int] | None) -> None:
-    """A cluster found far from the target's position is another group: refuse it.
-
-    The sky positions are centred on the target's position when it has one, so the fitted
-    Plummer centre is the offset. Far away, motion and parallax agree within their
-    tolerances for any distant group (at 10 kpc, 0.9 mas/yr is 40 km/s), while the sky
-    does not: a bound cluster's centre cannot lie farther from the catalogue's than its
-    own largest size (MAX_RADIUS_PC at its distance) or three catalogue r50s.
-    """
-    fit = None if estimator.mixture_ is None else estimator.mixture_.fit_
-    if target is None or target.ra is None or fit is None or fit.sky_centre is None:
-        return
-    parallax = float(fit.mean[astrometry[2]]) if astrometry else target.parallax or 0.0
-    limit = target_reach(parallax, target.r50)
-    offset = float(np.hypot(*fit.sky_centre))
-    if offset > limit:
-        raise InputError(f"no cluster at the target's position in this table: the fit's "
-                         f"centre lies {offset:.2f} deg from it, farther than a cluster at "
-                         f"{parallax:.3g} mas can reach ({limit:.2f} deg)")
-
-
 def _astrometry_columns(names: tuple[str, ...]) -> tuple[int, int, int] | None:
     """Indices of pmra, pmdec and parallax among the features, when all three are there."""
     if not {"pmra", "pmdec", "parallax"} <= set(names):
@@ -214,16 +192,17 @@ def _quantile_filter(features: np.ndarray, member: np.ndarray, bounds: tuple[flo
 
 
 def _target_sky(target: Target | None, positions: np.ndarray | None
-                ) -> tuple[float, float, float] | None:
-    """The target's place in the estimator's sky frame, which is centred on it."""
-    if target is None or target.ra is None or positions is None:
+                ) -> tuple[float, float, float, float] | None:
+    """The target's place in the estimator's sky frame (centred on it), its catalogue
+    parallax and r50 (see MembershipEstimator)."""
+    if target is None or target.ra is None or positions is None or not target.has_astrometry:
         return None
-    return 0.0, 0.0, np.nan if target.r50 is None else float(target.r50)
+    return 0.0, 0.0, float(target.parallax), np.nan if target.r50 is None else float(target.r50)
 
 
 def _estimator_params(options: MembershipOptions, method: str,
                       target_mean: np.ndarray | None, target_spread: np.ndarray | None,
-                      target_sky: tuple[float, float, float] | None) -> dict:
+                      target_sky: tuple[float, float, float, float] | None) -> dict:
     params = {"target_mean": target_mean, "target_spread": target_spread,
               "target_sky": target_sky,
               "calibrate": options.calibrate, "random_state": options.seed,
@@ -328,7 +307,6 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
                       astrometry_columns=_astrometry_columns(names), sky_directions=directions)
     except ValueError as exc:
         raise InputError(f"{method}: {exc}") from exc
-    _check_target_place(estimator, target, _astrometry_columns(names))
 
     prob = np.full(len(table), np.nan)
     prob[usable] = estimator.membership_
