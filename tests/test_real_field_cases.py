@@ -16,6 +16,7 @@ from vocluster.cli.main import main
 from vocluster.core.sample import load_sample
 from vocluster.datasets.synthetic import make_cone
 from vocluster.errors import InputError
+from vocluster.membership.detection import MIN_SKY_EXCESS, detection_space, sky_excess
 from vocluster.membership.pipeline import MembershipOptions, Target, find_members
 
 BOX = 0.3  # deg: the side of a small field around a distant cluster
@@ -351,3 +352,20 @@ def test_a_table_cut_at_an_archive_row_limit_is_said_to_be_cut():
     assert "looks cut at an archive's row limit" in warned and "6,000 rows" in warned
     full = cone[np.random.default_rng(0).permutation(len(cone))[:6000]]
     assert "row limit" not in find_members(full).metadata["warnings"]
+
+
+def test_stars_that_move_alike_crowd_into_a_clusters_patch_of_sky_only():
+    """The test that keeps HDBSCAN's leaf groups honest: 60 stars moving as the deep
+    field's kinematic core does stand out on the sky when they are a cluster, and not
+    when they are the core's own stars spread over the field."""
+    def excess(sky_sigma) -> float:
+        table, (group,) = _scene(5, (8000, 100.0, 10.0, (0.5, 0.5), (0.3, -0.8), 0.6, 0.25,
+                                     0.1, (13, 19)),
+                                 (60, 100.1, 10.1, sky_sigma, (0.3, -0.8), 0.03, 0.25, 0.0,
+                                  (14, 18.5)))
+        x = np.column_stack([table[c] for c in ("pmra", "pmdec", "parallax")])
+        positions = np.column_stack([table["ra"] - 100.0, table["dec"] - 10.0])
+        return sky_excess(detection_space(x, positions), np.flatnonzero(group))
+
+    assert excess(0.02) >= MIN_SKY_EXCESS
+    assert excess((0.5, 0.5)) < 3.0
