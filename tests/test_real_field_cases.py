@@ -369,3 +369,17 @@ def test_stars_that_move_alike_crowd_into_a_clusters_patch_of_sky_only():
 
     assert excess(0.02) >= MIN_SKY_EXCESS
     assert excess((0.5, 0.5)) < 3.0
+
+
+def test_a_nearby_cluster_spread_over_the_cone_and_alone_in_motion_is_significant():
+    """120 stars at 100 pc fill the field on the sky and move at 335 mas/yr, far from every
+    field star. The field stars nearest to them in motion are the field's dense core, whose
+    k-NN distances are smaller than the cluster's own: it was refused at 0.0 sigma (an
+    injection into the Pleiades cone showed it). The field where the cluster is, is empty."""
+    table, (truth,) = _scene(6, (6000, 100.0, 10.0, (1.0, 1.0), (2.0, -4.0), 3.0, 1.0, 0.8,
+                                 (12, 19)),
+                             (120, 100.0, 10.0, (1.0, 1.0), (150.0, -300.0), 8.0, 10.0, 0.3,
+                              (8, 18)))
+    result = find_members(table, MembershipOptions())
+    assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.95
+    assert result.metadata["significance"] >= 5

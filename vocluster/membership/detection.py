@@ -84,6 +84,16 @@ def detection_space(x: np.ndarray, positions: np.ndarray | None) -> np.ndarray:
     return np.column_stack([sky, kin])
 
 
+def _mann_whitney_sigma(group: np.ndarray, reference: np.ndarray) -> float:
+    """Sigma by which `group` is smaller than `reference` (the Mann-Whitney U statistic in
+    units of its standard deviation, normal approximation), so that very strong clusters
+    stay ordered instead of all reaching the smallest representable p-value."""
+    n1, n2 = len(group), len(reference)
+    ranks = rankdata(np.concatenate([group, reference]))
+    u = ranks[:n1].sum() - n1 * (n1 + 1) / 2.0
+    return float((n1 * n2 / 2.0 - u) / np.sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0))
+
+
 def significance(z: np.ndarray, knn_distance: np.ndarray, members: np.ndarray) -> float:
     """Sigma by which members' k-NN distances are smaller than those of the field around them.
 
@@ -93,10 +103,14 @@ def significance(z: np.ndarray, knn_distance: np.ndarray, members: np.ndarray) -
     most the 5N nearest), and the group is as significant as it is against the most
     favourable of these neighbourhoods. The stars merely nearest to the centre would,
     for a cluster isolated in proper motion, be the field's dense core far away; a
-    single small ball would, next to another cluster, be that cluster. The Mann-Whitney
-    U statistic is given in units of its standard deviation (normal approximation), so
-    very strong clusters stay ordered instead of all reaching the smallest representable
-    p-value.
+    single small ball would, next to another cluster, be that cluster.
+
+    A group with fewer than 30 field stars even in the smallest ball is isolated, and
+    the field nearest to it may be no guide at all: a nearby cluster spread over the
+    whole cone, with a proper motion far from everything else, has sparser members than
+    the field's dense core, which is still the nearest field there is. For such a group
+    the field is also measured where the group is: each member's distance to its k-th
+    nearest field star, against its k-NN distance among all stars.
     """
     centre = np.median(z[members], axis=0)
     distance = np.linalg.norm(z - centre, axis=1)
@@ -112,11 +126,12 @@ def significance(z: np.ndarray, knn_distance: np.ndarray, members: np.ndarray) -
     for field in neighbourhoods:
         if len(field) < MIN_FIELD_STARS:
             continue
-        field = field[:max(5 * n1, 200)]
-        n2 = len(field)
-        ranks = rankdata(np.concatenate([knn_distance[members], knn_distance[field]]))
-        u = ranks[:n1].sum() - n1 * (n1 + 1) / 2.0
-        best = max(best, float((n1 * n2 / 2.0 - u) / np.sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0)))
+        best = max(best, _mann_whitney_sigma(knn_distance[members],
+                                             knn_distance[field[:max(5 * n1, 200)]]))
+    if len(neighbourhoods[0]) < MIN_FIELD_STARS and len(field_rows) >= NEIGHBOURS:
+        field_tree = NearestNeighbors(n_neighbors=NEIGHBOURS).fit(z[field_rows])
+        field_distance = field_tree.kneighbors(z[members])[0][:, -1]
+        best = max(best, _mann_whitney_sigma(knn_distance[members], field_distance))
     return best
 
 
