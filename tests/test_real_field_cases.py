@@ -383,3 +383,20 @@ def test_a_nearby_cluster_spread_over_the_cone_and_alone_in_motion_is_significan
     result = find_members(table, MembershipOptions())
     assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.95
     assert result.metadata["significance"] >= 5
+
+
+def test_a_deep_nearby_fast_cluster_keeps_the_members_its_depth_spreads_in_motion():
+    """Proper motion is tangential velocity times parallax: 300 stars at 100 +- 5 pc moving
+    at 450 mas/yr spread +-22 mas/yr by depth alone. A cap on the cluster's proper-motion
+    spread from internal velocities only (8 mas/yr here) cut 30% of such a cluster (an
+    injection into the Pleiades cone); the cap now allows for depth."""
+    rng = np.random.default_rng(8)
+    table, _ = _scene(8, (5000, 100.0, 10.0, (1.0, 1.0), (2.0, -4.0), 5.0, 1.0, 0.8, (12, 19)))
+    cluster = _stars(rng, 300, 100.0, 10.0, 0.8, (0.0, 0.0), 0.5, 0.0, 0.0, (9, 17))
+    true_parallax = 1000.0 / rng.normal(100.0, 5.0, 300)
+    for key, value in (("pmra", 200.0), ("pmdec", -400.0)):
+        cluster[key] = cluster[key] + value * true_parallax / 10.0
+    cluster["parallax"] = cluster["parallax"] + true_parallax
+    table, truth = _table({k: np.asarray(table[k]) for k in cluster}, cluster)
+    result = find_members(table, MembershipOptions(target=Target("fast", 200.0, -400.0, 10.0)))
+    assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.95

@@ -206,10 +206,11 @@ def _bound(x: np.ndarray, errors: np.ndarray, astrometry_columns: tuple[int, int
     from vocluster.membership.base import intrinsic_spread_limit
 
     pm_cols, plx_col = list(astrometry_columns[:2]), astrometry_columns[2]
-    pm_limit, _ = intrinsic_spread_limit(float(np.median(x[:, plx_col])))
+    pm = x[:, pm_cols]
+    pm_limit, _ = intrinsic_spread_limit(float(np.median(x[:, plx_col])),
+                                         float(np.hypot(*np.median(pm, axis=0))))
     # The group's core (the half nearest its centre): a real cluster found with some field
     # around it is still tight there, a field mode is not.
-    pm = x[:, pm_cols]
     offset = np.linalg.norm(pm - np.median(pm, axis=0), axis=1)
     spread = robust_sigma(pm[offset <= np.median(offset)])
     allowed = np.sqrt(pm_limit**2 + np.median(errors[:, pm_cols], axis=0) ** 2)

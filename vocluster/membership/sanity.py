@@ -70,7 +70,9 @@ def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.nd
         spread = {k: intrinsic_spread(astrometry[k][member], astrometry[f"{k}_error"][member])
                   for k in ("pmra", "pmdec", "parallax")}
         parallax = float(np.median(astrometry["parallax"][member]))
-        pm_limit, plx_limit = intrinsic_spread_limit(parallax)
+        motion = float(np.hypot(np.median(astrometry["pmra"][member]),
+                                np.median(astrometry["pmdec"][member])))
+        pm_limit, plx_limit = intrinsic_spread_limit(parallax, motion)
         figures.update({"intrinsic_pm_spread": round(max(spread["pmra"], spread["pmdec"]), 3),
                         "intrinsic_parallax_spread": round(spread["parallax"], 3),
                         "pm_spread_limit": round(pm_limit, 3),
