@@ -391,7 +391,8 @@ def test_a_deep_nearby_fast_cluster_keeps_the_members_its_depth_spreads_in_motio
     spread from internal velocities only (8 mas/yr here) cut 30% of such a cluster (an
     injection into the Pleiades cone); the cap now allows for depth."""
     rng = np.random.default_rng(8)
-    table, _ = _scene(8, (5000, 100.0, 10.0, (1.0, 1.0), (2.0, -4.0), 5.0, 1.0, 0.8, (12, 19)))
+    table, _ = _scene(8, (5000, 100.0, 10.0, (1.0, 1.0), (2.0, -4.0), 5.0, 1.0, 0.8, (12, 19)),
+                      (1500, 100.0, 10.0, (1.0, 1.0), (0.0, 0.0), 250.0, 5.0, 4.0, (12, 19)))
     cluster = _stars(rng, 300, 100.0, 10.0, 0.8, (0.0, 0.0), 0.5, 0.0, 0.0, (9, 17))
     true_parallax = 1000.0 / rng.normal(100.0, 5.0, 300)
     for key, value in (("pmra", 200.0), ("pmdec", -400.0)):

@@ -58,8 +58,9 @@ def intrinsic_spread_limit(parallax: float, proper_motion: float = 0.0) -> tuple
     A star's proper motion is its tangential velocity times its parallax, so a cluster's
     depth spreads its members' proper motions by the same fraction as their parallaxes:
     a 5000 Msun cluster at 100 pc moving at 450 mas/yr shows +-20 mas/yr from depth alone,
-    against 8 mas/yr from internal velocities, and a cap without the depth term cut 30% of
-    its stars (an injection into the Pleiades cone). Far away the term vanishes.
+    against 8 mas/yr from internal velocities. The checks of a list's observed spread
+    (sanity, detection) add that term here; the mixture, which fits the correlation,
+    caps the two apart (MembershipEstimator._depth_shear). Far away the term vanishes.
     """
     plx = max(parallax, 0.0)
     depth_fraction = plx * MAX_DEPTH_PC / 1000.0
@@ -323,12 +324,13 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         """
         sky_limit = self._sky_limit(x, start, astrometry_columns)
         spread_limit = self._spread_limit(x, start, astrometry_columns)
+        depth_shear = self._depth_shear(x, start, astrometry_columns)
         template = ClusterFieldMixture() if self.mixture is None else self.mixture
         variances = errors**2
         for _ in range(4):
             mixture = clone(template).set_params(random_state=self.random_state).fit(
                 x, variances, start, positions, magnitudes, spread_limit, sky_limit,
-                sky_directions, astrometry_columns)
+                sky_directions, astrometry_columns, depth_shear)
             scale = mixture.fit_.sky_scale
             if sky_limit is None or scale is None or scale < 0.99 * sky_limit:
                 break
@@ -338,19 +340,44 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
     @staticmethod
     def _spread_limit(x: np.ndarray, start: np.ndarray, astrometry_columns
                       ) -> np.ndarray | None:
-        """Per-feature cap on the intrinsic spread, from the seed's median parallax."""
+        """Per-feature cap on the intrinsic spread, from the seed's median parallax (proper
+        motion: internal velocities only, as depth is allowed for by `_depth_shear`)."""
         if astrometry_columns is None:
             return None
         pm_col, pmdec_col, plx_col = astrometry_columns
-        seed = start > 0.5
-        parallax = float(np.median(x[seed, plx_col])) if seed.any() else 0.0
-        motion = float(np.hypot(*np.median(x[seed][:, [pm_col, pmdec_col]], axis=0))
-                       ) if seed.any() else 0.0
-        pm_limit, plx_limit = intrinsic_spread_limit(parallax, motion)
+        parallax = float(np.median(x[start > 0.5, plx_col])) if (start > 0.5).any() else 0.0
+        pm_limit, plx_limit = intrinsic_spread_limit(parallax)
         limit = np.full(x.shape[1], np.inf)
         limit[[pm_col, pmdec_col]] = pm_limit
         limit[plx_col] = plx_limit
         return limit
+
+    @staticmethod
+    def _depth_shear(x: np.ndarray, start: np.ndarray, astrometry_columns
+                     ) -> np.ndarray | None:
+        """The direction along which a nearby cluster's depth spreads its stars.
+
+        Proper motion is tangential velocity times parallax: a member 5% nearer than the
+        centre moves 5% faster, so a 100 pc cluster moving at 450 mas/yr spreads by +-20
+        mas/yr from depth alone, against 8 mas/yr that internal velocities allow, and a
+        cap on proper motion alone cut 30% of such a cluster (an injection into the
+        Pleiades cone). The mixture therefore caps proper motion after the part that
+        follows parallax (mean proper motion / mean parallax per mas) is taken out, and
+        parallax by the depth cap, so the two together allow exactly the depth's spread.
+        Only where depth, not Gaia's systematic floor, sets the parallax cap: beyond a
+        kpc or so a floor-sized "depth" would allow field-sized proper-motion spreads.
+        """
+        if astrometry_columns is None or not (start > 0.5).any():
+            return None
+        pm_col, pmdec_col, plx_col = astrometry_columns
+        seed = x[start > 0.5]
+        parallax = float(np.median(seed[:, plx_col]))
+        if parallax**2 * MAX_DEPTH_PC / 1000.0 <= PARALLAX_SYSTEMATIC_FLOOR:
+            return None
+        shear = np.eye(x.shape[1])
+        shear[[pm_col, pmdec_col], plx_col] = np.median(seed[:, [pm_col, pmdec_col]],
+                                                        axis=0) / parallax
+        return shear
 
     @staticmethod
     def _sky_limit(x: np.ndarray, start: np.ndarray, astrometry_columns) -> float | None:

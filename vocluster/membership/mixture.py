@@ -43,10 +43,18 @@ _MIN_KNOWN_MAGNITUDES = 0.5
 _FAR_SHARE, _MIN_FAR_ROWS, _MIN_FAR_FRACTION = 0.05, 500, 0.2
 
 
-def cap_spread(cov: np.ndarray, max_std: np.ndarray | None) -> np.ndarray:
-    """Shrink each axis of `cov` to at most `max_std`, keeping the correlations."""
+def cap_spread(cov: np.ndarray, max_std: np.ndarray | None,
+               shear: np.ndarray | None = None) -> np.ndarray:
+    """Shrink each axis of `cov` to at most `max_std`, keeping the correlations.
+
+    With `shear` (features = shear @ capped coordinates), the caps apply in the sheared
+    coordinates: with the depth shear, proper motion is capped after the part of it that
+    follows parallax is taken out (see MembershipEstimator._depth_shear)."""
     if max_std is None:
         return cov
+    if shear is not None:
+        inverse = np.linalg.inv(shear)
+        return shear @ cap_spread(inverse @ cov @ inverse.T, max_std) @ shear.T
     std = np.sqrt(np.diag(cov))
     factor = np.minimum(1.0, np.asarray(max_std) / np.maximum(std, 1e-12))
     return cov * factor[:, None] * factor[None, :]
@@ -192,9 +200,11 @@ class ClusterFieldMixture(BaseEstimator):
             positions: np.ndarray | None = None, magnitudes: np.ndarray | None = None,
             max_intrinsic_std: np.ndarray | None = None,
             max_sky_scale: float | None = None, motion: PerspectiveMotion | None = None,
-            astrometry_columns: tuple[int, int, int] | None = None) -> ClusterFieldMixture:
+            astrometry_columns: tuple[int, int, int] | None = None,
+            depth_shear: np.ndarray | None = None) -> ClusterFieldMixture:
         """`magnitudes` (G, NaN where unknown) make the field density depend on brightness;
-        `max_intrinsic_std` (per feature) bounds the cluster's intrinsic spread and
+        `max_intrinsic_std` (per feature; in the coordinates `depth_shear` maps to the
+        features, when given) bounds the cluster's intrinsic spread and
         `max_sky_scale` (deg) its size on the sky; `motion` with `astrometry_columns`
         (pmra, pmdec, parallax in x) lets the cluster's proper motion follow perspective."""
         if seed_weights.sum() < _MIN_SEED_WEIGHT:
@@ -208,7 +218,7 @@ class ClusterFieldMixture(BaseEstimator):
         mean = (w @ x) / w.sum()
         centred = x - mean
         cov = cap_spread((w[:, None] * centred).T @ centred / w.sum() + 1e-6 * np.eye(x.shape[1]),
-                         max_intrinsic_std)
+                         max_intrinsic_std, depth_shear)
         precise = precise_rows(x, variances)
         perspective = _Perspective(motion, astrometry_columns, x.shape)
         offset = perspective.offset(mean)
@@ -253,7 +263,7 @@ class ClusterFieldMixture(BaseEstimator):
                 active = defining > 1e-5
                 mean, cov = deconvolved_moments((x - offset)[active], variances[active],
                                                 defining[active], mean, cov)
-                cov = cap_spread(cov, max_intrinsic_std)
+                cov = cap_spread(cov, max_intrinsic_std, depth_shear)
                 perspective.update(x, variances, defining, active, mean, cov)
                 offset = perspective.offset(mean)
                 if sky is not None:
