@@ -372,7 +372,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         pm_col, pmdec_col, plx_col = astrometry_columns
         seed = x[start > 0.5]
         parallax = float(np.median(seed[:, plx_col]))
-        if parallax**2 * MAX_DEPTH_PC / 1000.0 <= PARALLAX_SYSTEMATIC_FLOOR:
+        if intrinsic_spread_limit(parallax)[1] <= PARALLAX_SYSTEMATIC_FLOOR:
             return None
         shear = np.eye(x.shape[1])
         shear[[pm_col, pmdec_col], plx_col] = np.median(seed[:, [pm_col, pmdec_col]],

@@ -155,18 +155,21 @@ def _label_sets(z: np.ndarray, sizes: tuple[int, ...]
     return eom, leaf
 
 
-def _groups(label_sets: list[np.ndarray], found: list[np.ndarray]) -> list[np.ndarray]:
-    """Member index arrays of the groups in every label set that are not repeats of one
-    in `found` or of each other."""
-    new: list[np.ndarray] = []
+def _labelled(labels: np.ndarray) -> list[np.ndarray]:
+    """Member index arrays of each label (noise, -1, left out)."""
+    return [np.flatnonzero(labels == label) for label in range(labels.max() + 1)]
+
+
+def _groups(label_sets: list[np.ndarray]) -> list[np.ndarray]:
+    """Member index arrays of the groups in every label set, repeats removed."""
+    found: list[np.ndarray] = []
     for labels in label_sets:
-        for label in range(labels.max() + 1):
-            members = np.flatnonzero(labels == label)
+        for members in _labelled(labels):
             if any(len(np.intersect1d(members, old)) > 0.7 * max(len(members), len(old))
-                   for old in found + new):
+                   for old in found):
                 continue
-            new.append(members)
-    return new
+            found.append(members)
+    return found
 
 
 def sky_excess(z: np.ndarray, members: np.ndarray) -> float:
@@ -194,6 +197,7 @@ def sky_excess(z: np.ndarray, members: np.ndarray) -> float:
 
 
 def _piece_of(members: np.ndarray, found: list[np.ndarray]) -> bool:
+    """Whether most of a group lies inside one already found (see MAX_INSIDE_FOUND)."""
     return any(len(np.intersect1d(members, old)) > MAX_INSIDE_FOUND * len(members)
                for old in found)
 
@@ -268,14 +272,14 @@ class DetectionSpace:
         if not self.usable:
             return []
         eom, leaf = _label_sets(self.z, sizes)
-        groups = [members for members in _groups(eom, [])
+        groups = [members for members in _groups(eom)
                   if self._bound(members, astrometry_columns)]
         if self.positions is not None:
             # Pieces of a bound group are that group; pieces of an unbound one (the field's
             # kinematic core) may be the clusters inside it. Larger sizes first, so that a
             # cluster's own leaves at smaller sizes count as pieces of it.
             for labels in reversed(leaf):
-                groups += [members for members in _groups([labels], groups)
+                groups += [members for members in _labelled(labels)
                            if not _piece_of(members, groups)
                            and self._bound(members, astrometry_columns)
                            and sky_excess(self.z, members) >= MIN_SKY_EXCESS]
