@@ -317,6 +317,20 @@ def test_raw_dec_finds_a_one_percent_cluster():
     assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.85
 
 
+
+@pytest.mark.slow
+def test_raw_dec_keeps_a_nearby_clusters_halo_in_a_large_field():
+    """A core and a halo twice as wide in motion, in a field 30 times larger: DEC's q of
+    every member is shared with 30 field pieces (0.1-0.8), so q >= 0.5 kept about 40%
+    of the members and few of the halo; its target distribution keeps the halo."""
+    rng = np.random.default_rng(2)
+    field = _stars(rng, 15000, 56.75, 24.1, (1.5, 1.5), (2, -4), 8.0, 1.0, 0.8, (10, 19))
+    core = _stars(rng, 300, 56.75, 24.1, 0.3, (20, -45), 0.8, 7.35, 0.12, (8, 18))
+    halo = _stars(rng, 200, 56.75, 24.1, 0.7, (20, -45), 2.0, 7.35, 0.25, (8, 18))
+    table, truth = _table(field, core, halo)
+    result = find_members(table, MembershipOptions(method="dec", calibrate=False, device="cpu"))
+    assert f1_score(np.asarray(result.table["is_member"]), truth) > 0.75
+
 def test_catalogue_values_pick_the_nearest_candidate_not_the_richest():
     """A rich cluster 4 mas/yr and 0.8 mas away lies within the tolerance of the values a
     user gives for a smaller one: the run must take the one the values describe."""
