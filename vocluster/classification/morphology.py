@@ -12,8 +12,15 @@ M31 clusters and background galaxies differ in ways astronomers measure by hand:
 - light profile: concentration r80/r20, the half-light radius, the Gini coefficient, the
   peak's signal-to-noise and the normalised radial profile at six radii.
 
-`morphology_features` works on any single-band stamp batch; `MorphologyClassifier` is
-scikit-learn's gradient boosting on them.
+`morphology_features` works on any single-band stamp batch at one scale.
+`MorphologyClassifier` is scikit-learn's gradient boosting on `multiscale_features`, the
+same measures at three scales: the stamp at half resolution (the overall profile, with
+the noise averaged down), at native resolution (where a cluster's giants resolve), and
+the native centre (the object without its neighbours; the nets' crop). On the PAndAS
+stamps, one scale gave F1 0.808-0.829 over four grouped 5-fold splits, three scales
+0.831-0.869. The trees are kept small (7 leaves of at least 15 stamps, L2): a few
+hundred stamps cannot support more, and the probabilities of deeper trees were
+overconfident (held-out ECE, pooled over the folds, 0.08-0.09 against 0.03-0.05).
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 from sklearn.ensemble import HistGradientBoostingClassifier
+
+from vocluster.io.stamp_files import resize_stamps
 
 FEATURE_NAMES = ("ellipticity", "r20", "r50", "r80", "concentration", "smoothness",
                  "residual_over_noise", "asymmetry", "peaks", "gini", "log_peak_snr",
@@ -85,19 +94,40 @@ def morphology_features(stamps: np.ndarray) -> np.ndarray:
     return np.array([_stamp_features(image) for image in images])
 
 
-class MorphologyClassifier(HistGradientBoostingClassifier):
-    """Gradient boosting on `morphology_features`: fit/predict_proba take stamps."""
+SCALES = ("half", "native", "centre")
+MULTISCALE_FEATURE_NAMES = tuple(f"{scale}_{name}" for scale in SCALES for name in FEATURE_NAMES)
 
-    def __init__(self, max_iter: int = 300, learning_rate: float = 0.05,
-                 max_leaf_nodes: int = 15, random_state: int = 0) -> None:
+
+def multiscale_features(stamps: np.ndarray) -> np.ndarray:
+    """`morphology_features` of (n, 1, s, s) stamps at native resolution, at half
+    resolution and on the native centre s/2 x s/2 (MULTISCALE_FEATURE_NAMES)."""
+    images = np.asarray(stamps, dtype=np.float32)
+    if images.ndim == 3:
+        images = images[:, None]
+    size = images.shape[-1]
+    if size < 32:
+        raise ValueError(f"morphology needs stamps of at least 32 x 32 pixels, not {size}")
+    lo, hi = size // 4, size // 4 + size // 2
+    return np.hstack([morphology_features(resize_stamps(images, size // 2)),
+                      morphology_features(images),
+                      morphology_features(images[..., lo:hi, lo:hi])])
+
+
+class MorphologyClassifier(HistGradientBoostingClassifier):
+    """Gradient boosting on `multiscale_features`: fit/predict_proba take stamps."""
+
+    def __init__(self, max_iter: int = 200, learning_rate: float = 0.05,
+                 max_leaf_nodes: int = 7, min_samples_leaf: int = 15,
+                 l2_regularization: float = 1.0, random_state: int = 0) -> None:
         super().__init__(max_iter=max_iter, learning_rate=learning_rate,
-                         max_leaf_nodes=max_leaf_nodes, random_state=random_state)
+                         max_leaf_nodes=max_leaf_nodes, min_samples_leaf=min_samples_leaf,
+                         l2_regularization=l2_regularization, random_state=random_state)
 
     def fit(self, X, y, sample_weight=None):
-        return super().fit(morphology_features(X), y, sample_weight)
+        return super().fit(multiscale_features(X), y, sample_weight)
 
     def predict_proba(self, X):
-        return super().predict_proba(morphology_features(X))
+        return super().predict_proba(multiscale_features(X))
 
     def predict(self, X):
-        return super().predict(morphology_features(X))
+        return super().predict(multiscale_features(X))
