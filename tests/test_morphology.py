@@ -21,7 +21,7 @@ def _grid():
 
 
 def _cluster(rng) -> np.ndarray:
-    """Resolved stars (PSF sigma 1.3 px) round a faint smooth core, like an M31 cluster."""
+    """Resolved stars (PSF sigma 1.3 px) round a smooth core, like an M31 cluster."""
     xx, yy = _grid()
     image = 120 * np.exp(-(xx**2 + yy**2) / (2 * 3.0**2))
     for x, y in rng.normal(0, 4.0, (40, 2)):

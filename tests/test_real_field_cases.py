@@ -2,7 +2,8 @@
 
 Distant sparse clusters (found by their sky concentration), fields without a cluster
 (refused), tables without error columns (errors estimated and recorded), a cluster that
-is most of the table, two clusters in one field (two candidates), raw DEC on a 1% cluster.
+is most of the table, two clusters in one field (two candidates), raw DEC on a 1% cluster
+and on a nearby cluster's halo.
 """
 
 from itertools import pairwise
