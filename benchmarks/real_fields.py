@@ -8,7 +8,8 @@ values) and with the published members' medians as `--pm/--plx`. Scores are coun
 within the published list's magnitude range (its faintest listed star): fainter stars
 are neither right nor wrong against a list that stops at G = 18. Printed per run: F1,
 precision and recall against the list's p >= 0.5 members and against all its members,
-N members against N published in range, whether the run warned or refused, and time.
+N members against N published in range, for raw runs the share of their members that the
+calibrated mixture calls field, whether the run warned or refused, and time.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def run_one(field: Field, method: str, calibrate: bool, guided: bool, seed: int 
             "n_total": int(np.asarray(result.table["is_member"].filled(False)).sum()),
             "warnings": result.metadata.get("warnings", ""),
             "significance": result.metadata.get("significance"),
+            "field_share": result.metadata.get("raw_field_share"),
             "time": elapsed}
 
 
@@ -142,7 +144,9 @@ def main() -> None:
                         continue
                     print(f"{head} {res['f1']:5.3f} {res['p']:5.3f} {res['r']:5.3f} "
                           f"{res['f1_all']:5.3f} {res['n']:5d} {n_pub:5d} {res['n_total']:5d} "
-                          f"{res['time']:5.1f}  sig={res['significance']} {res['warnings']}")
+                          f"{res['time']:5.1f}  sig={res['significance']}"
+                          + ("" if res["field_share"] is None else
+                             f" field share={res['field_share']}") + f" {res['warnings']}")
                     if method == "mixture" and calibrate:
                         key = "f1_all" if field.name == "pleiades" else "f1"
                         default_f1.setdefault(mode, []).append(res[key])

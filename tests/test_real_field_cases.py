@@ -245,6 +245,19 @@ def test_an_unbound_raw_list_is_refused_and_forced_with_a_warning_that_names_why
     assert result.summary.n_members > 3 * 100
     assert "forced: not a bound cluster" in result.metadata["warnings"]
     assert result.metadata["intrinsic_pm_spread"] > 2 * result.metadata["pm_spread_limit"]
+    # the calibrated mixture, the raw run's check, counts most of the list as field
+    assert result.metadata["raw_field_share"] > 0.5
+    assert "holds" in result.metadata["warnings"]
+
+
+def test_a_raw_list_that_is_mostly_the_cluster_passes_the_calibrated_check():
+    """Raw GMM on a nearby cluster: the mixture, fitted from the same start, agrees that
+    its members are members, and the run says nothing about field stars."""
+    cone = make_cone("NGC 2682", seed=2)
+    result = find_members(cone, MembershipOptions(method="gmm", calibrate=False))
+    assert result.metadata["raw_field_share"] < 0.2
+    assert "field stars" not in result.metadata["warnings"]
+    assert "raw_field_share" not in find_members(cone).metadata
 
 
 def test_the_default_on_a_nearby_cluster_is_bound_and_its_small_cone_is_said():

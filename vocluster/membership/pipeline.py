@@ -334,7 +334,10 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
     try:
         figures = sanity.assess(estimator.detection_.significance_of(member[usable]),
                                 {k: v[usable] for k, v in sample.values.items()},
-                                member[usable], positions, options.force, len(table))
+                                member[usable], positions, options.force, len(table),
+                                raw_field_share=None if options.calibrate else
+                                sanity.field_share(member[usable],
+                                                   estimator.calibrated_check_))
     except sanity.NotACluster as exc:
         raise InputError(str(exc)) from exc
     metadata = {

@@ -16,6 +16,8 @@ physics that does not depend on the method:
 - how the members sit in the table: their fraction of it, their concentration on the
   sky, and their r50 against the cone's radius (a cone smaller than the cluster makes r50
   and the member count lower limits);
+- for a raw method, which has no model of the field: the share of its members that the
+  calibrated mixture, fitted from the same start, holds to be field stars;
 - how the table sits on the sky: a table of a round number of rows whose disc has empty
   patches was cut at an archive's row limit (a TOP N query returns the first N rows in
   the archive's order, which for Gaia is HEALPix order: whole patches of the cone are
@@ -35,6 +37,9 @@ MAX_R50_FRACTION = 0.4
 # With ~20 stars per cell an empty cell inside a full cone is a 1-in-10^8 chance: a disc
 # less than 95% covered has holes. Row limits are round numbers of rows.
 STARS_PER_CELL, MIN_COVERED, ROUND_ROWS = 20, 0.95, 1000
+# On the shared real fields raw lists hold 0-10% stars that the mixture calls field, and
+# raw DEC's 4.4x-too-long Berkeley 29 list 48%: a third is well clear of both.
+MAX_RAW_FIELD_SHARE = 1 / 3
 
 
 class NotACluster(ValueError):
@@ -49,8 +54,12 @@ def intrinsic_spread(values: np.ndarray, errors: np.ndarray) -> float:
 
 def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.ndarray,
            positions: np.ndarray | None, force: bool,
-           n_rows: int | None = None) -> dict[str, float]:
-    """Sanity figures of a member list; raises NotACluster when it is not significant."""
+           n_rows: int | None = None,
+           raw_field_share: float | None = None) -> dict[str, float]:
+    """Sanity figures of a member list; raises NotACluster when it is not significant.
+
+    `raw_field_share`: for a raw method's list, `field_share` (None for a calibrated one).
+    """
     if significance < MIN_SIGNIFICANCE and not force:
         raise NotACluster(f"the {int(member.sum())} members found are not a significant "
                           f"cluster ({significance:.1f} sigma against the field around them, "
@@ -66,6 +75,8 @@ def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.nd
         figures["footprint_covered"] = round(footprint_coverage(positions), 3)
     if n_rows is not None:
         figures["n_rows"] = n_rows
+    if raw_field_share is not None:
+        figures["raw_field_share"] = raw_field_share
     if member.sum() >= 3 and {"pmra", "parallax"} <= set(astrometry):
         spread = {k: intrinsic_spread(astrometry[k][member], astrometry[f"{k}_error"][member])
                   for k in ("pmra", "pmdec", "parallax")}
@@ -109,6 +120,14 @@ def warnings(figures: dict[str, float], n_fitted: int) -> list[str]:
                    f"({figures['intrinsic_parallax_spread']:.3f} mas) is more than "
                    f"{SPREAD_TOLERANCE:g}x the depth a cluster at their parallax can have "
                    f"({figures['parallax_spread_limit']:.3f}): field stars are among them")
+    share = figures.get("raw_field_share", 0.0)
+    if share > MAX_RAW_FIELD_SHARE:
+        out.append(f"the calibrated cluster/field mixture holds {share:.0%} of these raw "
+                   f"members to be field stars (their mean 1 - p): the raw list has taken in "
+                   f"field stars; the calibrated run (without --no-calibrate) counts them out")
+    elif np.isnan(share):
+        out.append("the calibrated mixture could not be fitted from this raw list, so nothing "
+                   "checks how many of its members are field stars")
     if figures.get("r50_over_cone_radius", 0.0) > MAX_R50_FRACTION:
         out.append(f"r50 is {figures['r50_over_cone_radius']:.0%} of the table's radius on "
                    f"the sky: the cluster probably extends beyond the cone, so r50 and the "
@@ -123,6 +142,13 @@ def warnings(figures: dict[str, float], n_fitted: int) -> list[str]:
         out.append(f"{figures['member_fraction']:.0%} of the {n_fitted} fitted rows are "
                    f"members: check that the table is not already a member list")
     return out
+
+
+def field_share(member: np.ndarray, calibrated: np.ndarray | None) -> float:
+    """The members' mean calibrated probability of being field stars (NaN: no check)."""
+    if calibrated is None or not member.any():
+        return float("nan")
+    return round(float(np.mean(1.0 - calibrated[member])), 3)
 
 
 def footprint_coverage(positions: np.ndarray) -> float:
