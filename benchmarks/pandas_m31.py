@@ -6,13 +6,14 @@ Grouped K-fold cross-validation by PAndAS field (StratifiedGroupKFold): every fo
 stamps come from fields its training never saw; inside training the validation split
 (early stopping, temperature) is again by field. Three classifiers per fold:
 
-- `recipe`: `vocluster train`'s small-data default (ResNet-18 from scratch on the 64-px
-  centre of the 128-px stamps at native resolution, flips/rot90/rotations, lr 3e-4,
-  patience 15, temperature scaling, test-time averaging over the 8 rotations/flips);
+- `recipe`: the net of `vocluster train`'s small-data recipe (ResNet-18 from scratch on
+  the 64-px centre of the 128-px stamps at native resolution, flips/rot90/rotations, lr
+  3e-4, patience 15, temperature scaling, test-time averaging over the 8 rotations/flips);
 - `morphology`: gradient boosting on morphology features (smoothness, peaks,
   ellipticity, asymmetry, concentration, Gini, profile) at three scales (half, native,
   native centre), the honest non-deep reference;
-- `mean`: the average of the two probabilities.
+- `mean`: the average of the two probabilities: what the small-data recipe ships (a card
+  with `morphology_weight` 0.5 computes exactly this).
 
 Printed per fold and as mean +- std: cluster F1, precision, recall at p >= 0.5, and the
 expected calibration error (10 bins) of each.

@@ -85,6 +85,8 @@ def test_small_real_stamp_set_gets_the_small_data_recipe_and_cv(tmp_path, capsys
     assert card["arch"] == "resnet18" and card["test_time_augmentation"] is True
     assert card["preprocessing"]["crop_size"] == 64
     assert card["temperature"] > 0
+    assert card["morphology_weight"] == 0.5  # the mean with the morphology model
+    assert (tmp_path / "model" / "morphology.npz").is_file() and card["morphology_sha256"]
     assert len(card["metrics"]["cross_validation"]["folds"]) == 3
     assert "3-fold grouped cross-validation" in out
 
@@ -146,3 +148,4 @@ def test_fine_tuning_the_shipped_model_takes_its_card(tmp_path, capsys):
     shipped = json.loads((find_model("vocluster-sim-starcnet") / "card.json").read_text())
     assert card["arch"] == "starcnet" and card["arch_options"] == shipped["arch_options"]
     assert card["stamp_size"] == shipped["stamp_size"] == 32  # the 64-px stamps were resized
+    assert card["morphology_weight"] == 0  # five bands: the net alone

@@ -26,6 +26,7 @@ class ModelCard:
     threshold: float = 0.5                       # on the summed cluster-class probability
     temperature: float = 1.0                     # logits / T: fitted on the validation split
     test_time_augmentation: bool = False         # average logits over the 8 rotations/flips
+    morphology_weight: float = 0.0               # share of the morphology model in the mean
     stamp_size: int = 32
     pixel_scale_arcsec: float | None = None
     version: str = "1"
@@ -33,6 +34,7 @@ class ModelCard:
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     weights_sha256: str | None = None
+    morphology_sha256: str | None = None
     source_url: str | None = None
 
     def as_dict(self) -> dict:
@@ -81,6 +83,9 @@ class ModelCard:
                  f"| test-time augmentation | "
                  f"{'8 rotations/flips' if self.test_time_augmentation else 'none'} |",
                  f"| weights sha256 | {self.weights_sha256} |"]
+        if self.morphology_weight:
+            lines.append(f"| morphology | weight {self.morphology_weight:g} in the mean with "
+                         f"the net (sha256 {self.morphology_sha256}) |")
         if self.source_url:
             lines.append(f"| source | {self.source_url} |")
         for title, block in (("Training", self.training), ("Metrics", self.metrics)):

@@ -18,16 +18,26 @@ same measures at three scales: the stamp at half resolution (the overall profile
 the noise averaged down), at native resolution (where a cluster's giants resolve), and
 the native centre (the object without its neighbours; the nets' crop). On the PAndAS
 stamps, one scale gave F1 0.808-0.829 over four grouped 5-fold splits, three scales
-0.831-0.869. The trees are kept small (7 leaves of at least 15 stamps, L2): a few
-hundred stamps cannot support more, and the probabilities of deeper trees were
-overconfident (held-out ECE, pooled over the folds, 0.08-0.09 against 0.03-0.05).
+0.831-0.869. The trees are kept small (7 leaves of at least 15 stamps, each tree on 80%
+of them): a few hundred stamps cannot support more, and the probabilities of deeper
+trees were overconfident (held-out ECE, pooled over the folds, 0.08-0.09 against
+0.03-0.05).
+
+`MorphologyModel` is a fitted classifier as plain arrays (each tree's children,
+features, thresholds and leaf values), stored as an .npz beside a model's weights: no
+pickle, so a model folder from elsewhere cannot run code when it is loaded. That is why
+the trees are scikit-learn's `GradientBoostingClassifier`, whose trees are public
+attributes, and not the histogram variant, whose are not.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 from scipy import ndimage
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier
 
 from vocluster.io.stamp_files import resize_stamps
 
@@ -113,21 +123,87 @@ def multiscale_features(stamps: np.ndarray) -> np.ndarray:
                       morphology_features(images[..., lo:hi, lo:hi])])
 
 
-class MorphologyClassifier(HistGradientBoostingClassifier):
+class MorphologyClassifier(GradientBoostingClassifier):
     """Gradient boosting on `multiscale_features`: fit/predict_proba take stamps."""
 
-    def __init__(self, max_iter: int = 200, learning_rate: float = 0.05,
+    def __init__(self, n_estimators: int = 200, learning_rate: float = 0.05,
                  max_leaf_nodes: int = 7, min_samples_leaf: int = 15,
-                 l2_regularization: float = 1.0, random_state: int = 0) -> None:
-        super().__init__(max_iter=max_iter, learning_rate=learning_rate,
+                 subsample: float = 0.8, random_state: int = 0) -> None:
+        super().__init__(n_estimators=n_estimators, learning_rate=learning_rate,
                          max_leaf_nodes=max_leaf_nodes, min_samples_leaf=min_samples_leaf,
-                         l2_regularization=l2_regularization, random_state=random_state)
+                         subsample=subsample, random_state=random_state)
 
-    def fit(self, X, y, sample_weight=None):
-        return super().fit(multiscale_features(X), y, sample_weight)
+    def fit(self, X, y, sample_weight=None, monitor=None):
+        return super().fit(multiscale_features(X), y, sample_weight, monitor)
 
     def predict_proba(self, X):
         return super().predict_proba(multiscale_features(X))
 
     def predict(self, X):
         return super().predict(multiscale_features(X))
+
+
+@dataclass(frozen=True)
+class MorphologyModel:
+    """A fitted binary `MorphologyClassifier` as arrays: P(True) of stamps, loadable
+    without pickle. Trees are stored one after another; `roots` is where each starts,
+    and `left`/`right` index the whole arrays (-1 at a leaf)."""
+
+    baseline: float          # log-odds before the first tree
+    learning_rate: float
+    roots: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    value: np.ndarray
+
+    @classmethod
+    def from_classifier(cls, fitted: MorphologyClassifier) -> MorphologyModel:
+        if len(fitted.classes_) != 2:
+            raise ValueError("the morphology model is a two-class model")
+        trees = [estimator.tree_ for estimator in fitted.estimators_[:, 0]]
+        sizes = np.array([tree.node_count for tree in trees])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+        def shifted(children: np.ndarray, offset: int) -> np.ndarray:
+            return np.where(children >= 0, children + offset, -1)
+
+        prior = float(fitted.init_.class_prior_[1])
+        return cls(baseline=float(np.log(prior / (1.0 - prior))),
+                   learning_rate=float(fitted.learning_rate), roots=offsets,
+                   left=np.concatenate([shifted(t.children_left, o)
+                                        for t, o in zip(trees, offsets, strict=True)]),
+                   right=np.concatenate([shifted(t.children_right, o)
+                                         for t, o in zip(trees, offsets, strict=True)]),
+                   feature=np.concatenate([t.feature for t in trees]),
+                   threshold=np.concatenate([t.threshold for t in trees]),
+                   value=np.concatenate([t.value[:, 0, 0] for t in trees]))
+
+    def decision_function(self, features: np.ndarray) -> np.ndarray:
+        """Log-odds of rows of `multiscale_features`: all trees walked at once, one level
+        per step (as scikit-learn's, `x <= threshold` goes left)."""
+        node = np.broadcast_to(self.roots, (len(features), len(self.roots))).copy()
+        rows = np.arange(len(features))[:, None]
+        while True:
+            inner = self.left[node] >= 0
+            if not inner.any():
+                break
+            go_left = features[rows, np.maximum(self.feature[node], 0)] <= self.threshold[node]
+            node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
+        return self.baseline + self.learning_rate * self.value[node].sum(axis=1)
+
+    def probability(self, stamps: np.ndarray) -> np.ndarray:
+        """P(True) of (n, 1, s, s) stamps."""
+        return 1.0 / (1.0 + np.exp(-self.decision_function(multiscale_features(stamps))))
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as handle:
+            np.savez(handle, **{name: np.asarray(getattr(self, name))
+                                for name in self.__dataclass_fields__})
+
+    @classmethod
+    def load(cls, path: Path) -> MorphologyModel:
+        with np.load(path, allow_pickle=False) as arrays:
+            return cls(**{name: arrays[name] if arrays[name].ndim else float(arrays[name])
+                          for name in cls.__dataclass_fields__})

@@ -1,8 +1,10 @@
 """Where models live: a directory per model with `weights.pt` (a plain state_dict),
-`card.json` and a rendered `README.md`; found by name in the folders the caller names
-(the configuration's: `$VOCLUSTER_MODELS`, `[models] dirs`, the user's cache), then
-among the shipped models, or given by path. No network and no environment here:
-published weights are fetched into the cache by `vocluster.vo.weights`.
+`card.json`, a rendered `README.md` and, for a mean with a morphology model, its
+`morphology.npz` (arrays only, checksummed in the card like the weights); found by name
+in the folders the caller names (the configuration's: `$VOCLUSTER_MODELS`, `[models]
+dirs`, the user's cache), then among the shipped models, or given by path. No network
+and no environment here: published weights are fetched into the cache by
+`vocluster.vo.weights`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 from vocluster.atomic import atomic_directory, sha256_file
 from vocluster.classification.card import STARCNET_CLASS_NAMES, ModelCard
 from vocluster.classification.classifier import StampClassifier
+from vocluster.classification.morphology import MorphologyModel
 from vocluster.classification.preprocessing import STARCNET_PREPROCESSING
 from vocluster.errors import InputError
 
@@ -25,6 +28,7 @@ from vocluster.errors import InputError
 # a wheel install as in a source checkout.
 SHIPPED_MODELS = Path(str(resources.files("vocluster") / "models"))
 WEIGHTS, CARD, KERAS_FILE = "weights.pt", "card.json", "model.keras"
+MORPHOLOGY = "morphology.npz"  # the morphology model's trees as arrays, no pickle
 
 # Cards for published weights that `vocluster models fetch NAME --url URL` can install.
 PUBLISHED = {
@@ -109,7 +113,22 @@ def load_classifier(name_or_path: str, device: str = "auto", compile: bool = Fal
     except (OSError, RuntimeError) as exc:
         first = str(exc).splitlines()[0]
         raise InputError(f"cannot load {weights} into {card.arch}: {first}") from exc
+    if card.morphology_weight:
+        classifier.morphology = _load_morphology(directory / MORPHOLOGY, card)
     return classifier
+
+
+def _load_morphology(path: Path, card: ModelCard) -> MorphologyModel:
+    if not path.is_file():
+        raise InputError(f"model {card.name} is a mean with a morphology model, but {path} "
+                         f"is missing")
+    if card.morphology_sha256 and sha256_file(path) != card.morphology_sha256:
+        raise InputError(f"{path} does not match the checksum in its card; "
+                         "the file is damaged or was replaced")
+    try:
+        return MorphologyModel.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"cannot read the morphology model {path}: {exc}") from exc
 
 
 @functools.lru_cache(maxsize=4)
@@ -145,6 +164,9 @@ def save_classifier(classifier: StampClassifier, directory: Path,
     with atomic_directory(directory, overwrite) as tmp:
         torch.save(classifier.net.state_dict(), tmp / WEIGHTS)
         classifier.card.weights_sha256 = sha256_file(tmp / WEIGHTS)
+        if classifier.morphology is not None:
+            classifier.morphology.save(tmp / MORPHOLOGY)
+            classifier.card.morphology_sha256 = sha256_file(tmp / MORPHOLOGY)
         write_card(classifier.card, tmp)
     return directory
 

@@ -60,22 +60,26 @@ RECIPES = {
     # field): a ResNet-18 on the stamp's centre at native resolution (resolved stars are
     # what tells a cluster from a galaxy, and resizing blurs them away), strong rotation
     # augmentation, a low learning rate with long patience, and the 8 rotations/flips
-    # averaged at prediction time.
+    # averaged at prediction time; then the mean with the morphology model on the whole
+    # stamp (cluster F1 0.815 -> 0.86, pooled held-out ECE 0.07 -> 0.04).
     "small-data": {"arch": "resnet18", "lr": 3e-4, "epochs": 30, "patience": 15,
                    "batch_size": 32, "augment": ["flip", "rot90", "rotate"], "tta": True,
-                   "channel_recipe": "constant", "crop_size": 64},
+                   "channel_recipe": "constant", "crop_size": 64, "morphology": True},
     # The StarcNet recipe for large (simulated or LEGUS-sized) multi-band sets.
     "standard": {"arch": "starcnet", "lr": 1e-3, "epochs": 30, "patience": 6,
                  "batch_size": 64, "augment": ["flip", "rot90", "rescale"], "tta": False,
-                 "channel_recipe": "bands", "crop_size": None},
+                 "channel_recipe": "bands", "crop_size": None, "morphology": False},
 }
+# The morphology model's share of the mean: equal, as measured (benchmarks/pandas_m31.py).
+MORPHOLOGY_WEIGHT = 0.5
 
 
 def _apply_recipe(args: argparse.Namespace, n_stamps: int, stamp_size: int,
-                  n_bands: int) -> None:
+                  n_bands: int, n_classes: int) -> None:
     """Fill every option the user did not give from the recipe (`--recipe auto`: the
     small-data one for real stamp sets below SMALL_DATA stamps). A crop larger than the
-    stamp is dropped, and the constant extra channel only applies to single-band stamps."""
+    stamp is dropped, the constant extra channel only applies to single-band stamps, and
+    the morphology model only to single-band stamps of two classes and 32 px or more."""
     name = args.recipe
     if name == "auto":  # StarcNet sizes (--width/--hidden) or simulated stamps: standard
         small = n_stamps < SMALL_DATA and args.data and not (args.width or args.hidden)
@@ -85,6 +89,8 @@ def _apply_recipe(args: argparse.Namespace, n_stamps: int, stamp_size: int,
         recipe["crop_size"] = None
     if n_bands > 1:
         recipe["channel_recipe"] = "bands"
+    if n_bands > 1 or n_classes != 2 or stamp_size < 32:
+        recipe["morphology"] = False
     chosen = []
     for key, value in recipe.items():
         if getattr(args, key) is None:
@@ -155,7 +161,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     stamps, classes, class_names, cluster = _labelled_stamps(args)
     if args.from_model:
         stamps.stamps = _take_from_card(args, stamps.stamps)
-    _apply_recipe(args, len(stamps.labels), stamps.stamps.shape[-1], stamps.stamps.shape[1])
+    _apply_recipe(args, len(stamps.labels), stamps.stamps.shape[-1], stamps.stamps.shape[1],
+                  len(classes))
     bands = tuple(args.bands) if args.bands else stamps.bands
     arch_options = {k: v for k, v in (("width", args.width), ("hidden", args.hidden)) if v}
     card = ModelCard(
@@ -166,6 +173,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                     band_means=tuple(args.band_means or ())),
         stamp_size=stamps.stamps.shape[-1], pixel_scale_arcsec=args.pixel_scale,
         description=args.description or "", test_time_augmentation=args.tta,
+        morphology_weight=MORPHOLOGY_WEIGHT if args.morphology else 0.0,
         training={"data": args.data or f"vocluster simulator, {args.simulate} stamps, "
                   f"seed {args.data_seed}", "test_fraction": args.test_fraction,
                   "split": "by group (galaxy / field)", "pretrained": args.pretrained,
@@ -475,6 +483,10 @@ def add_commands(sub) -> None:
                        help="first report grouped K-fold cross-validation (by field/galaxy)")
     train.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
                        help="average each stamp's 8 rotations/flips at prediction time")
+    train.add_argument("--morphology", action=argparse.BooleanOptionalAction, default=None,
+                       help="average the net with gradient boosting on measured morphology "
+                            "(default: on in the small-data recipe, for one band, two "
+                            "classes, stamps of 32 px or more)")
     train.add_argument("--strict", action="store_true",
                        help="exit 3 when the held-out result is no better than guessing")
     train.add_argument("--overwrite", action="store_true")
