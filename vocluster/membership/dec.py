@@ -4,8 +4,9 @@
    them, the sky positions (the same 5-D space the detection uses).
 2. Initialise the centroids as the thesis proposed as its next step: the cluster's from a
    density clustering (the detected candidate the seed holds, detection.py), the field's
-   from K-Means on the other stars (k by silhouette unless given). K-Means alone on the
-   whole table splits the field and drowns a 1% cluster in one of its pieces.
+   from K-Means on the other stars (seeded.py: as many pieces as hem the cluster in).
+   K-Means alone on the whole table splits the field and drowns a 1% cluster in one of
+   its pieces.
 3. Train encoder + centroids on KL(P || Q): q_ij is the Student's t kernel,
    p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'); P is refreshed every
    `update_interval` steps; stop when fewer than `tol` of the labels change.
@@ -25,15 +26,19 @@ import itertools
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import KMeans
 from torch import nn
 
 from vocluster.devices import resolve_device
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator
 from vocluster.membership.detection import detection_space
 from vocluster.membership.methods import subsample
-from vocluster.membership.mixture import ClusterFieldMixture, robust_sigma
-from vocluster.membership.soft import student_t_kernel
+from vocluster.membership.mixture import ClusterFieldMixture
+from vocluster.membership.seeded import (
+    FIELD_RADIUS,
+    cluster_scaled,
+    seeded_centroids,
+)
+from vocluster.membership.soft import student_t_kernel, target_distribution
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -56,48 +61,6 @@ class _DECNet(nn.Module):
     def soft_assign(self, z: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
         q = student_t_kernel(torch.cdist(z, self.centroids) ** 2, alpha)
         return q / q.sum(dim=1, keepdim=True)
-
-
-FIELD_RADIUS = 2.0
-# A cluster's motions are near Gaussian (95% within 2.4 sigma in 2-D), its projected sky
-# profile is Plummer- or King-like (95% within 4.4 Plummer scales): the halo reaches
-# about 5/3 further on the sky, in units of the core's spread, than in proper motion.
-SKY_TAIL = 5.0 / 3.0
-
-
-def cluster_scaled(z: np.ndarray, seed_stars: np.ndarray, n_sky_axes: int = 0, reach: float = 5.0,
-                   widen: float = 3.0) -> np.ndarray:
-    """Each axis in units of the seed cluster's own spread, softly bounded at `reach`.
-
-    The cluster becomes a unit ball: an axis in which it is as broad as the field (the
-    sky, for a nearby cluster larger than the cone) stops cutting it into pieces, and an
-    axis in which it is narrow (the sky, for a distant one) separates it. Squashing with
-    tanh keeps the field's far tails from dominating the autoencoder's loss. The first
-    `n_sky_axes` are the sky, widened `SKY_TAIL` times more for the profile's long tail.
-    """
-    members = z[seed_stars > 0]
-    centre = np.median(members, axis=0)
-    # The seed is the cluster's dense core: its halo reaches a few times further.
-    widths = np.full(z.shape[1], widen)
-    widths[:n_sky_axes] *= SKY_TAIL
-    spread = widths * robust_sigma(members)
-    return reach * np.tanh((z - centre) / spread / reach)
-
-
-def field_centroid_count(n_field: int, n_cluster: int, low: int = 8, high: int = 30) -> int:
-    """Field centroids enough that each holds about as many stars as the cluster.
-
-    A centroid claims its whole Voronoi cell: with a few field centroids far away, the
-    cluster's cell reaches deep into the field. Field pieces of the cluster's size hem
-    it in (8 at least: the field is a continuum, not a handful of groups).
-    """
-    return int(np.clip(n_field // max(n_cluster, 1), low, high))
-
-
-def target_distribution(q: torch.Tensor) -> torch.Tensor:
-    """p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'), f_j = sum_i q_ij."""
-    weight = q**2 / q.sum(dim=0)
-    return weight / weight.sum(dim=1, keepdim=True)
 
 
 class DECMembership(MembershipEstimator):
@@ -136,11 +99,9 @@ class DECMembership(MembershipEstimator):
             latent = net.encoder(data).cpu().numpy()
         # Field centroids from stars outside the cluster's ball: the seed is only its core,
         # and a field centroid placed among its halo would cut it in two.
-        field = latent[np.linalg.norm(z, axis=1) > FIELD_RADIUS]
-        k = k or field_centroid_count(len(field), int((seed_stars > 0).sum())) + 1
-        self.n_clusters_ = k
-        field_centres = KMeans(k - 1, n_init=10, random_state=seed).fit(field).cluster_centers_
-        centres = np.vstack([latent[seed_stars > 0].mean(axis=0), field_centres])
+        centres = seeded_centroids(latent, np.linalg.norm(z, axis=1) > FIELD_RADIUS,
+                                   seed_stars, k, seed)
+        self.n_clusters_ = len(centres)
         net.centroids = nn.Parameter(torch.as_tensor(centres, dtype=torch.float32, device=device))
         self._cluster(net, data, rng)
         with torch.inference_mode():

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.cluster import HDBSCAN, KMeans
-from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator, robust_standardise
+from vocluster.membership.detection import detection_space
 from vocluster.membership.mixture import ClusterFieldMixture
-from vocluster.membership.soft import student_t_assignment
+from vocluster.membership.seeded import FIELD_RADIUS, cluster_scaled, seeded_centroids
+from vocluster.membership.soft import student_t_assignment, target_distribution
 
 
 def subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= size else np.sort(rng.choice(n, size, replace=False))
-
-
-def silhouette_k(z: np.ndarray, k_range: range, rng: np.random.Generator,
-                 sample_size: int = 4000) -> int:
-    """k with the best silhouette score on a subsample (as the 2020 thesis chose k)."""
-    idx = subsample(len(z), sample_size, rng)
-    scores = {}
-    for k in k_range:
-        labels = KMeans(k, n_init=4, random_state=int(rng.integers(2**31 - 1))).fit_predict(z[idx])
-        if len(set(labels)) > 1:
-            scores[k] = silhouette_score(z[idx], labels)
-    return max(scores, key=scores.get) if scores else k_range.start
 
 
 class MixtureMembership(MembershipEstimator):
@@ -37,24 +26,28 @@ class MixtureMembership(MembershipEstimator):
 
 
 class KMeansMembership(MembershipEstimator):
-    """K-Means with silhouette-chosen k; Student's t soft assignment as membership."""
+    """K-Means seeded by the density clustering (seeded.py), in the cluster-scaled 5-D
+    space DEC uses, with DEC's sharpened Student's t assignment as membership: DEC
+    without the autoencoder, so what the deep embedding adds can be seen."""
 
-    def __init__(self, n_clusters: int | None = None, max_clusters: int = 10, target_mean=None,
+    def __init__(self, n_clusters: int | None = None, target_mean=None,
                  target_spread=None, calibrate: bool = True, random_state: int = 0,
                  candidate: int = 1, min_significance: float = MIN_SIGNIFICANCE,
                  mixture: ClusterFieldMixture | None = None, target_sky=None) -> None:
         super().__init__(target_mean, target_spread, calibrate, random_state, candidate,
                          min_significance, mixture, target_sky)
         self.n_clusters = n_clusters
-        self.max_clusters = max_clusters
 
     def _group(self, x, errors, seed_stars, positions):
-        rng = np.random.default_rng(self.random_state)
-        z = robust_standardise(x)
-        k = self.n_clusters or silhouette_k(z, range(2, self.max_clusters + 1), rng)
-        self.n_clusters_ = k
-        model = KMeans(k, n_init=10, random_state=self.random_state).fit(z)
-        return model.labels_, student_t_assignment(z, model.cluster_centers_)
+        z = cluster_scaled(detection_space(x, positions), seed_stars,
+                           n_sky_axes=0 if positions is None else 2)
+        centres = seeded_centroids(z, np.linalg.norm(z, axis=1) > FIELD_RADIUS, seed_stars,
+                                   self.n_clusters, self.random_state)
+        self.n_clusters_ = len(centres)
+        model = KMeans(len(centres), init=centres, n_init=1,
+                       random_state=self.random_state).fit(z)
+        q = student_t_assignment(z, model.cluster_centers_)
+        return model.labels_, target_distribution(q)
 
 
 class GMMMembership(MembershipEstimator):
