@@ -12,6 +12,10 @@ from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.seeded import FIELD_RADIUS, cluster_scaled, seeded_centroids
 from vocluster.membership.soft import student_t_assignment, target_distribution
 
+# Hunt & Reffert's min_samples, for when the default smoothing finds no group holding the
+# seed; a group must hold this much seed weight (base.fit's start) to be the cluster.
+FINE_MIN_SAMPLES, MIN_SEED_IN_GROUP = 10, 5.0
+
 
 def subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= size else np.sort(rng.choice(n, size, replace=False))
@@ -80,13 +84,16 @@ class GMMMembership(MembershipEstimator):
 class HDBSCANMembership(MembershipEstimator):
     """scikit-learn HDBSCAN; its soft probability in the star's own group as membership.
 
-    `min_samples` is 10, as in Hunt & Reffert's Gaia pipeline, not scikit-learn's default
-    (= min_cluster_size): smoothing the density over 100 neighbours merged Praesepe, 35% of
-    its table, with the field into the tree's root, which HDBSCAN never selects, and the
-    run found no group at all.
+    The density is smoothed over `min_samples` neighbours (scikit-learn's default: the
+    minimum cluster size). When no group then holds the seed, the run is repeated with
+    Hunt & Reffert's finer `FINE_MIN_SAMPLES`: on Praesepe's table (35% members) the
+    smoothed cluster and field merged into the root of HDBSCAN's tree, which it never
+    selects, and no group was found; the finer density separates them. Finer from the
+    start lost an injected cluster (1 kpc, 241 stars) in the Pleiades' deep cone, which
+    the smoothed density finds.
     """
 
-    def __init__(self, min_cluster_size: int = 100, min_samples: int | None = 10,
+    def __init__(self, min_cluster_size: int = 100, min_samples: int | None = None,
                  target_mean=None, target_spread=None, calibrate: bool = True,
                  random_state: int = 0, candidate: int = 1,
                  min_significance: float = MIN_SIGNIFICANCE,
@@ -98,11 +105,18 @@ class HDBSCANMembership(MembershipEstimator):
 
     def _group(self, x, errors, seed_stars, positions):
         z = robust_standardise(x)
-        model = HDBSCAN(min_cluster_size=min(self.min_cluster_size, max(5, len(z) // 10)),
-                        min_samples=self.min_samples, copy=True).fit(z)
+        size = min(self.min_cluster_size, max(5, len(z) // 10))
+        labels, soft = self._hdbscan(z, size, self.min_samples)
+        if (seed_stars @ soft).max(initial=0.0) < MIN_SEED_IN_GROUP:
+            labels, soft = self._hdbscan(z, size, FINE_MIN_SAMPLES)
+        return labels, soft
+
+    @staticmethod
+    def _hdbscan(z: np.ndarray, size: int, min_samples: int | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        model = HDBSCAN(min_cluster_size=size, min_samples=min_samples, copy=True).fit(z)
         labels = model.labels_
-        n_groups = max(labels.max() + 1, 1)
-        soft = np.zeros((len(z), n_groups))
+        soft = np.zeros((len(z), max(labels.max() + 1, 1)))
         clustered = labels >= 0
         soft[np.flatnonzero(clustered), labels[clustered]] = model.probabilities_[clustered]
         return labels, soft
