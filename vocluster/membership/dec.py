@@ -97,8 +97,6 @@ class DECMembership(MembershipEstimator):
                        rng)
         with torch.inference_mode():
             latent = net.encoder(data).cpu().numpy()
-        # Field centroids from stars outside the cluster's ball: the seed is only its core,
-        # and a field centroid placed among its halo would cut it in two.
         centres = seeded_centroids(latent, np.linalg.norm(z, axis=1) > FIELD_RADIUS,
                                    seed_stars, k, seed)
         self.n_clusters_ = len(centres)

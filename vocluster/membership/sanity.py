@@ -37,7 +37,7 @@ MAX_R50_FRACTION = 0.4
 # With ~20 stars per cell an empty cell inside a full cone is a 1-in-10^8 chance: a disc
 # less than 95% covered has holes. Row limits are round numbers of rows.
 STARS_PER_CELL, MIN_COVERED, ROUND_ROWS = 20, 0.95, 1000
-# On the shared real fields raw lists hold 0-10% stars that the mixture calls field, and
+# On the shared real fields raw lists hold 0-12% stars that the mixture calls field, and
 # raw DEC's 4.4x-too-long Berkeley 29 list 48%: a third is well clear of both.
 MAX_RAW_FIELD_SHARE = 1 / 3
 

@@ -29,8 +29,9 @@ def cluster_scaled(z: np.ndarray, seed_stars: np.ndarray, n_sky_axes: int = 0, r
     The cluster becomes a unit ball: an axis in which it is as broad as the field (the
     sky, for a nearby cluster larger than the cone) stops cutting it into pieces, and an
     axis in which it is narrow (the sky, for a distant one) separates it. Squashing with
-    tanh keeps the field's far tails from dominating the autoencoder's loss. The first
-    `n_sky_axes` are the sky, widened `SKY_TAIL` times more for the profile's long tail.
+    tanh keeps the field's far tails from dominating the autoencoder's loss and the K-Means
+    centroids. The first `n_sky_axes` are the sky, widened `SKY_TAIL` times more for the
+    profile's long tail.
     """
     members = z[seed_stars > 0]
     centre = np.median(members, axis=0)
