@@ -28,6 +28,8 @@ from vocluster.membership.perspective import KMS_PER_MASYR_KPC
 
 # A star agrees with catalogue values when it lies inside their 99% region.
 SEED_AGREEMENT_QUANTILE = 0.99
+# The seed weight a method's group must hold to be the cluster (a few stars at least).
+MIN_SEED_WEIGHT = 5.0
 # Hunt & Reffert keep clusters whose CST exceeds 3 sigma and trust those above 5; random
 # HDBSCAN groups in real fields reach 3-4 sigma, so 5 is where a cluster is claimed.
 MIN_SIGNIFICANCE = 5.0
@@ -298,9 +300,10 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         # Start from the stars both the method's group and the seed hold: a method that
         # lumps the cluster with part of the field cannot drag the mixture off it.
         start = self.raw_membership_ * seed_stars
-        if start.sum() < 5:
-            raise ValueError("the method's target group and the seed share fewer than 5 "
-                             "stars: it did not group the cluster's stars together")
+        if start.sum() < MIN_SEED_WEIGHT:
+            raise ValueError(f"the method's target group and the seed share fewer than "
+                             f"{MIN_SEED_WEIGHT:g} stars: it did not group the cluster's stars "
+                             f"together")
         if self.calibrate:
             self.mixture_ = self._fit_mixture(x, errors, start, positions, magnitudes,
                                               sky_directions, astrometry_columns)

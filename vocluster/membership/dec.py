@@ -159,8 +159,6 @@ class DECMembership(MembershipEstimator):
         # The memberships are DEC's own confident assignment, its target distribution, not
         # q: the kernel's heavy tails spread every star's q over all k centroids, so with
         # 30 field pieces even the cluster's centre has q 0.6-0.8 and its halo 0.3-0.5
-        # (q >= 0.5 kept 69% of the Pleiades' listed members). Squaring drops the far
-        # pieces' tails; dividing by the cluster frequency keeps a 1% cluster from
-        # losing its edge to the field's numbers.
+        # (q >= 0.5 kept 69% of the Pleiades' listed members); see target_distribution.
         labels = consensus.argmax(axis=1)
         return labels, target_distribution(torch.as_tensor(consensus)).numpy()

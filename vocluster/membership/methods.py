@@ -6,15 +6,20 @@ import numpy as np
 from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.mixture import GaussianMixture
 
-from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator, robust_standardise
+from vocluster.membership.base import (
+    MIN_SEED_WEIGHT,
+    MIN_SIGNIFICANCE,
+    MembershipEstimator,
+    robust_standardise,
+)
 from vocluster.membership.detection import detection_space
 from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.seeded import FIELD_RADIUS, cluster_scaled, seeded_centroids
 from vocluster.membership.soft import student_t_assignment, target_distribution
 
 # Hunt & Reffert's min_samples, for when the default smoothing finds no group holding the
-# seed; a group must hold this much seed weight (base.fit's start) to be the cluster.
-FINE_MIN_SAMPLES, MIN_SEED_IN_GROUP = 10, 5.0
+# seed.
+FINE_MIN_SAMPLES = 10
 
 
 def subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -107,7 +112,7 @@ class HDBSCANMembership(MembershipEstimator):
         z = robust_standardise(x)
         size = min(self.min_cluster_size, max(5, len(z) // 10))
         labels, soft = self._hdbscan(z, size, self.min_samples)
-        if (seed_stars @ soft).max(initial=0.0) < MIN_SEED_IN_GROUP:
+        if (seed_stars @ soft).max(initial=0.0) < MIN_SEED_WEIGHT:
             labels, soft = self._hdbscan(z, size, FINE_MIN_SAMPLES)
         return labels, soft
 
