@@ -1,7 +1,7 @@
-"""StarcNet inference throughput (stamps/s), batch 256: published eager vs vocluster's paths.
+"""StarcNet inference throughput (stamps/s): published eager vs vocluster's paths, same batches.
 
     python benchmarks/starcnet_throughput.py [--repeat 3] [--stamps 512] [--device cpu|cuda]
-                                             [--compile]
+                                             [--batch-size 256] [--compile]
 
 Baseline: the published net evaluated the straightforward way (eval(), torch.no_grad(),
 NCHW float32). Ours: vocluster's default Predictor (ONNX Runtime on a CPU, verified
@@ -9,7 +9,8 @@ against torch), torch with inference_mode and channels-last, and optionally
 torch.compile. Each path's first call (export, compile) is timed apart; then the paths
 run interleaved `--repeat` times, and the medians, ratios to the baseline and the largest
 softmax difference are printed. Inputs are simulated HST-like stamps with StarcNet's
-published normalisation; weights are random (speed does not depend on them).
+published normalisation (at most 2048 simulated, repeated to `--stamps`); weights are
+random (speed depends on neither).
 """
 
 from __future__ import annotations
@@ -31,20 +32,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stamps", type=int, default=512)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--compile", action="store_true", help="also torch.compile (slow start)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    x = STARCNET_PREPROCESSING.apply(simulate_stamps(args.stamps, seed=3).stamps)
+    simulated = STARCNET_PREPROCESSING.apply(simulate_stamps(min(args.stamps, 2048), seed=3).stamps)
+    x = simulated.repeat(-(-args.stamps // len(simulated)), 1, 1, 1)[:args.stamps]
+    batch = args.batch_size
     device = torch.device(args.device)
     net = StarcNet().eval().to(device)
     print(f"StarcNet {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M weights, "
-          f"{args.stamps} stamps, batch 256, {torch.get_num_threads()} threads, {device}")
+          f"{args.stamps} stamps, batch {batch}, {torch.get_num_threads()} threads, {device}")
 
     def eager(batch_all: torch.Tensor) -> torch.Tensor:
         outs = []
         with torch.no_grad():
-            for start in range(0, len(batch_all), 256):
-                outs.append(net(batch_all[start:start + 256].to(device)).cpu())
+            for start in range(0, len(batch_all), batch):
+                outs.append(net(batch_all[start:start + batch].to(device)).cpu())
         return torch.cat(outs)
 
     paths = {"published eager fp32 NCHW": eager}
@@ -53,7 +57,7 @@ def main() -> None:
                           ("torch.compile", {"compile": True})):
         if "compile" in kwargs and not args.compile:
             continue
-        predictor = Predictor(StarcNet().eval(), device, batch_size=256, **kwargs)
+        predictor = Predictor(StarcNet().eval(), device, batch_size=batch, **kwargs)
         predictor.net.load_state_dict(net.state_dict())
         start = time.perf_counter()
         predictor.logits(x)  # export / compile / oneDNN primitives, once

@@ -92,8 +92,9 @@ def test_small_real_stamp_set_gets_the_small_data_recipe_and_cv(tmp_path, capsys
 
 
 def test_a_folder_of_unlabelled_stamps_is_classified_and_explained_by_name(tmp_path, capsys):
-    """Stamps without labels, of another size: resized to the model's, one row per file,
-    the class by name; Grad-CAM overlays are named after the object and its class."""
+    """Stamps without labels, of other and mixed sizes: read at the model's size, one row
+    per file, the class by name; evaluate reads a mixed-size folder the same way with no
+    flag; Grad-CAM overlays are named after the object and its class."""
     from astropy.table import Table
 
     data = _write_folder(tmp_path / "stamps", 16, identical=False)
@@ -102,7 +103,8 @@ def test_a_folder_of_unlabelled_stamps_is_classified_and_explained_by_name(tmp_p
     unlabelled = tmp_path / "new"
     unlabelled.mkdir()
     for k, path in enumerate(sorted(data.glob("*/*.png"))[::4]):
-        Image.open(path).resize((80, 80)).save(unlabelled / f"cand_{k:02d}.png")
+        size = 80 if k % 2 else 128  # mixed, like PAndAS's 64- and 128-px cutouts
+        Image.open(path).resize((size, size)).save(unlabelled / f"cand_{k:02d}.png")
     code, out, err = run(capsys, "classify", "--stamps", unlabelled, "--model", tmp_path / "m",
                          "-o", tmp_path / "classes.vot")
     assert code == 0, err
@@ -111,6 +113,14 @@ def test_a_folder_of_unlabelled_stamps_is_classified_and_explained_by_name(tmp_p
     assert set(table["class_name"]) <= {"cluster", "galaxy"}
     assert np.allclose(table["class_prob_1"] + table["class_prob_2"], 1, atol=1e-5)
     assert "8 stamps" in out
+    mixed = tmp_path / "mixed"
+    for k, path in enumerate(sorted(data.glob("*/*.png"))):
+        (mixed / path.parent.name).mkdir(parents=True, exist_ok=True)
+        Image.open(path).resize((64, 64) if k % 3 else (96, 96)).save(mixed / path.parent.name
+                                                                     / path.name)
+    code, out, err = run(capsys, "evaluate", tmp_path / "m", "--data", mixed)
+    assert code == 0, err
+    assert "32 stamps" in out
     code, _, err = run(capsys, "classify", "--stamps", unlabelled, "--images", "x.fits",
                        "--model", tmp_path / "m", "-o", tmp_path / "both.vot")
     assert code == 2 and "not both" in err

@@ -7,6 +7,8 @@ with pre-packed weights: measured 1.4-2.1x the published eager code on this 2-co
 compiling. The net is exported once per input shape (about 1 s, in memory), and the
 exported net is used only after it reproduces torch's softmax to 1e-4 on the first
 stamps; anything else (no onnxruntime, a net that does not export, a GPU) runs torch.
+Channels-last is for the CPU only: on an H100 it ran StarcNet at 0.75x of plain NCHW
+(14,700 against 19,600 stamps/s, batch 256), whose cuDNN kernels are the fast ones there.
 Logits stay float32 and agree with plain eager evaluation to ~1e-6.
 """
 
@@ -40,9 +42,9 @@ class Predictor:
             raise ValueError(f"backend must be auto, torch or onnx, got {backend!r}")
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.batch_size = batch_size
-        self.fast = fast
+        self.channels_last = fast and self.device.type == "cpu"
         self.net = net.eval().to(self.device)
-        if fast:
+        if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self._forward: Callable[[torch.Tensor], torch.Tensor] = self.net
         if compile:
@@ -62,7 +64,8 @@ class Predictor:
 
     def _prepare(self, batch: torch.Tensor) -> torch.Tensor:
         batch = batch.to(self.device, non_blocking=True)
-        return batch.contiguous(memory_format=torch.channels_last) if self.fast else batch
+        return (batch.contiguous(memory_format=torch.channels_last) if self.channels_last
+                else batch)
 
     def logits(self, x: torch.Tensor, progress: Callable[[int], None] | None = None
                ) -> torch.Tensor:

@@ -23,8 +23,10 @@ def _progress_bar() -> Progress:
                     TimeElapsedColumn(), console=console, transient=True)
 
 
-def _labelled_stamps(args: argparse.Namespace):
-    """(StampSet, class numbers, class names, cluster classes) from --data or --simulate."""
+def _labelled_stamps(args: argparse.Namespace, model_stamp_size: int | None = None):
+    """(StampSet, class numbers, class names, cluster classes) from --data or --simulate.
+    Image files are read at --resize, else at the size the model was trained on (what
+    `train --resize` made of its images), so evaluating needs no flag repeated."""
     from vocluster.classification.card import STARCNET_CLASS_NAMES
     from vocluster.datasets.stamp_simulator import HST_FILTERS, simulate_stamps
     from vocluster.io.stamp_files import StampSet, read_stamps
@@ -35,7 +37,7 @@ def _labelled_stamps(args: argparse.Namespace):
         return stamps, (1, 2, 3, 4), STARCNET_CLASS_NAMES, (1, 2)
     if not args.data:
         raise InputError("give --data (a folder of class sub-folders or an .npz) or --simulate N")
-    stamps = read_stamps(args.data, size=args.resize)
+    stamps = read_stamps(args.data, size=args.resize or model_stamp_size)
     names = sorted({str(v) for v in stamps.labels})
     if all(name.isdigit() for name in names):
         classes = tuple(sorted(int(n) for n in names))
@@ -253,7 +255,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     classifier = load_classifier(args.model, device=args.device, search=_model_search())
     card = classifier.card
-    stamps, _, _, _ = _labelled_stamps(args)
+    stamps, _, _, _ = _labelled_stamps(args, card.stamp_size)
     proba = classifier.predict_proba(stamps.stamps)
     threshold = args.threshold if args.threshold is not None else card.threshold
     truth = np.isin(stamps.labels, card.cluster_classes)
@@ -332,10 +334,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def _folder_stamps(folder: str, card) -> tuple[np.ndarray, list[str]]:
-    """A folder's stamps at the model's stamp size, with their file names."""
+    """A folder's stamps, each image read at the model's stamp size (as `train --resize`
+    read the training images, so a folder of mixed sizes needs no flag), with file names."""
     from vocluster.io.stamp_files import read_unlabelled_stamps
 
-    found = read_unlabelled_stamps(folder)
+    found = read_unlabelled_stamps(folder, size=card.stamp_size)
     return _fit_to_card(found.stamps, card), [Path(source).name for source in found.sources]
 
 
@@ -354,7 +357,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         rows = np.flatnonzero(cut.usable)[: args.rows]
         stamps, names = cut.stamps[rows], _object_names(table, rows)
     else:
-        stamp_set, _, class_names, _ = _labelled_stamps(args)
+        stamp_set, _, class_names, _ = _labelled_stamps(args, card.stamp_size)
         rows = np.arange(min(args.rows, len(stamp_set.stamps)))
         stamps = stamp_set.stamps[rows]
         names = [f"{Path(stamp_set.sources[i]).stem}_{class_names[stamp_set.labels[i]]}"
@@ -431,7 +434,8 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                         help="use N stamps from the built-in HST-like simulator instead")
     parser.add_argument("--data-seed", type=int, default=1, help="simulator seed")
     parser.add_argument("--resize", type=int, metavar="PX",
-                        help="resize image stamps of mixed sizes to PX x PX")
+                        help="resize image stamps of mixed sizes to PX x PX (evaluate, "
+                             "explain: default the model's stamp size)")
     parser.add_argument("--cluster-classes", nargs="*",
                         help="class names that count as clusters (default: names with "
                              "'cluster')")
