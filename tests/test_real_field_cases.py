@@ -373,6 +373,25 @@ def test_values_for_a_cluster_that_is_not_there_do_not_return_its_neighbour():
         find_members(table, MembershipOptions(target=Target("elsewhere", 20, -45, 9.9)))
 
 
+@pytest.mark.parametrize("n, seed", [(20, 5), (25, 4)])
+def test_a_group_moving_off_a_distant_targets_values_is_not_returned_as_it(n, seed):
+    """20-25 stars at 12 kpc, with their values and position: the fit settled on field
+    groups 0.45-0.85 mas/yr off the catalogue's motion (20-40 km/s at 12 kpc, inside the
+    old 0.9 mas/yr tolerance) and returned them above 5 sigma, 13 stars holding no member
+    and 123 holding 11. A list is either the cluster's or refused."""
+    rng = np.random.default_rng(seed)
+    cluster = _stars(rng, n, 100.02, 10.01, 0.01, (0.15, -1.05), 0.02, 0.08, 0.0, (16, 19))
+    table, truth = _table(_distant_field(rng), cluster)
+    here = Target("here", 0.15, -1.05, 0.08, ra=100.02, dec=10.01)
+    try:
+        member = np.asarray(find_members(table, MembershipOptions(target=here))
+                            .table["is_member"])
+    except InputError as refusal:
+        assert "not a significant cluster" in str(refusal) or "drifted" in str(refusal)
+        return
+    assert f1_score(member, truth) > 0.7
+
+
 def test_a_table_cut_at_an_archive_row_limit_is_said_to_be_cut():
     """A TOP N query returns the first N rows in the archive's (HEALPix) order: whole
     patches of the cone are missing. A full cone of the same round size is not flagged."""

@@ -51,6 +51,10 @@ MIN_SKY_PARALLAX = 0.02
 SEED_RADIUS_PC = 10.0
 MEAN_PARALLAX_TOLERANCE = 0.1
 MEAN_PARALLAX_FRACTION = 0.05
+# ... and its mean proper motion within 3x this (mas/yr), or what this velocity (km/s) is
+# at the catalogue's parallax, whichever is larger.
+MEAN_PM_TOLERANCE = 0.1
+MEAN_VELOCITY_TOLERANCE_KMS = 2.0
 
 
 def intrinsic_spread_limit(parallax: float, proper_motion: float = 0.0) -> tuple[float, float]:
@@ -206,15 +210,21 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _mean_tolerance(self) -> np.ndarray:
         """How far a cluster's mean may sit from the catalogue values and still be that
-        cluster. The seed spread (generous, to catch members) is used, except in parallax:
-        a catalogue's mean parallax is good to a few hundredths of a mas, so a cluster 0.5
-        mas or 5% away is another cluster (the Pleiades is not a 100 pc cluster)."""
+        cluster. The seed spread (generous, to catch members) is used, except in the
+        astrometry: a catalogue's mean parallax is good to a few hundredths of a mas, so a
+        cluster 0.5 mas or 5% away is another cluster (the Pleiades is not a 100 pc
+        cluster). Its mean proper motion is good to a few hundredths of a mas/yr too, while
+        the seed's spread is floored at 0.3 mas/yr (members' errors, not the mean's): far
+        away that let a group 0.85 mas/yr (40 km/s at 10 kpc) off the catalogue's motion
+        pass as the cluster, a confident list of field stars."""
         tolerance = np.array(self._target_spread(), dtype=float)
         if self._astrometry is not None:
-            plx = self._astrometry[2]
-            tolerance[plx] = min(tolerance[plx],
-                                 max(MEAN_PARALLAX_TOLERANCE,
-                                     MEAN_PARALLAX_FRACTION * abs(self.target_mean[plx])))
+            pmra, pmdec, plx = self._astrometry
+            parallax = abs(self.target_mean[plx])
+            tolerance[plx] = min(tolerance[plx], max(MEAN_PARALLAX_TOLERANCE,
+                                                     MEAN_PARALLAX_FRACTION * parallax))
+            pm = max(MEAN_PM_TOLERANCE, MEAN_VELOCITY_TOLERANCE_KMS * parallax / KMS_PER_MASYR_KPC)
+            tolerance[[pmra, pmdec]] = np.minimum(tolerance[[pmra, pmdec]], pm)
         return tolerance
 
     def _target_spread(self) -> np.ndarray:
@@ -308,7 +318,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
             self.mixture_ = self._fit_mixture(x, errors, start, positions, magnitudes,
                                               sky_directions, astrometry_columns)
             self.membership_ = self.mixture_.membership_
-            self._check_target_found()
+            self._check_target_found(errors)
             self.calibrated_check_ = None
         else:
             self.mixture_ = None
@@ -415,7 +425,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         return angular_size(MAX_RADIUS_PC, float(np.median(x[start > 0.5,
                                                                 astrometry_columns[2]])))
 
-    def _check_target_found(self) -> None:
+    def _check_target_found(self, errors: np.ndarray) -> None:
         """A few field stars near the catalogue values are not the cluster, nor is a group
         elsewhere on the sky: say so.
 
@@ -437,10 +447,18 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         if self.target_mean is None or self.target_spread is None:
             return
         offset = np.abs(fit.mean - np.asarray(self.target_mean, dtype=float))
-        if np.any(offset > 3.0 * self._mean_tolerance()):
+        if np.any(offset > 3.0 * np.hypot(self._mean_tolerance(), self._fit_sem(errors))):
             found = ", ".join(f"{v:.2f}" for v in fit.mean)
             raise ValueError(f"no cluster at the target's catalogue values in this table "
                              f"(the fit drifted to {found})")
+
+    def _fit_sem(self, errors: np.ndarray) -> np.ndarray:
+        """Standard error of the fitted cluster mean: its members' spread (intrinsic plus
+        their errors) over the square root of their number."""
+        weight = self.membership_
+        n = max(float(weight.sum()), 1.0)
+        noise = (weight @ errors**2) / n
+        return np.sqrt((np.diag(self.mixture_.fit_.cov) + noise) / n)
 
     def predict_proba(self, X=None) -> np.ndarray:
         """[P(field), P(cluster)] of the fitted rows (the methods are transductive)."""
