@@ -17,7 +17,13 @@ from vocluster.cli.main import main
 from vocluster.core.sample import load_sample
 from vocluster.datasets.synthetic import make_cone
 from vocluster.errors import InputError
-from vocluster.membership.detection import MIN_SKY_EXCESS, detection_space, sky_excess
+from vocluster.membership import sanity
+from vocluster.membership.detection import (
+    MIN_SKY_EXCESS,
+    DetectionSpace,
+    detection_space,
+    sky_excess,
+)
 from vocluster.membership.pipeline import MembershipOptions, Target, find_members
 
 BOX = 0.3  # deg: the side of a small field around a distant cluster
@@ -390,6 +396,32 @@ def test_a_group_moving_off_a_distant_targets_values_is_not_returned_as_it(n, se
         assert "not a significant cluster" in str(refusal) or "drifted" in str(refusal)
         return
     assert f1_score(member, truth) > 0.7
+
+
+def test_members_too_faint_to_be_tested_are_refused_with_that_reason():
+    """16 stars at 12 kpc, all at G 20.5-21 in a field to G 19: none of them is among the
+    precise stars the significance test compares, so the list has no significance. The
+    refusal says so instead of "0.0 sigma against the field" (an injected 16-star cluster
+    in the Pleiades' deep cone was refused that way)."""
+    rng = np.random.default_rng(2)
+    table, truth = _table(
+        _stars(rng, 3000, 100.0, 10.0, (BOX / 2, BOX / 2), (0.3, -0.8), 1.2, 0.25, 0.25,
+               (13, 19)),
+        _stars(rng, 16, 100.02, 10.01, 0.01, (0.15, -1.05), 0.02, 0.08, 0.0, (20.5, 21)))
+    columns = ("pmra", "pmdec", "parallax")
+    x = np.column_stack([np.asarray(table[c]) for c in columns])
+    errors = np.column_stack([np.asarray(table[f"{c}_error"]) for c in columns])
+    positions = np.column_stack([(np.asarray(table["ra"]) - 100.0) * np.cos(np.radians(10)),
+                                 np.asarray(table["dec"]) - 10.0])
+    space = DetectionSpace(x, errors, positions)
+    tested = space.tested_members(truth)
+    assert tested < 3 and space.significance_of(truth) == 0.0
+    astrometry = {c: np.asarray(table[c]) for c in (*columns, *(f"{c}_error" for c in columns))}
+    with pytest.raises(sanity.NotACluster, match=rf"the 16 members found cannot be tested "
+                                                 rf"against the field: only {tested} of them"):
+        sanity.assess(0.0, astrometry, truth, positions, False, n_tested=tested)
+    forced = sanity.assess(0.0, astrometry, truth, positions, True, n_tested=tested)
+    assert forced["significance"] == 0.0
 
 
 def test_a_table_cut_at_an_archive_row_limit_is_said_to_be_cut():

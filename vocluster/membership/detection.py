@@ -43,6 +43,8 @@ MIN_SAMPLES = 5
 NEIGHBOURS = 10
 BALL_SCALES = (2.0, 4.0, 8.0, 16.0)
 MIN_FIELD_STARS = 30
+# A list with fewer members among the precise stars than this has no significance.
+MIN_TESTED_MEMBERS = 3
 # Field fragments of the Pleiades cone (G to 22, ~50 leaves in each of 4 injection
 # runs) reached 5.8 sigma of sky excess, injected clusters 17-66 sigma.
 MIN_SKY_EXCESS = 10.0
@@ -255,12 +257,16 @@ class DetectionSpace:
         """The larger of the 5-D and the kinematic-only significance (see __init__)."""
         return max(significance(z, knn, members) for z, _, knn in self.spaces)
 
+    def tested_members(self, member: np.ndarray) -> int:
+        """How many rows of a boolean member mask take part in its significance test."""
+        return int(np.count_nonzero(member[self.rows])) if self.usable else 0
+
     def significance_of(self, member: np.ndarray) -> float:
-        """Significance of a boolean member mask over all rows (its precise part is used)."""
-        inside = np.flatnonzero(member[self.rows])
-        if not self.usable or len(inside) < 3:
+        """Significance of a boolean member mask over all rows (its precise part is used);
+        0 when fewer than MIN_TESTED_MEMBERS of them take part."""
+        if self.tested_members(member) < MIN_TESTED_MEMBERS:
             return 0.0
-        return self._significance(inside)
+        return self._significance(np.flatnonzero(member[self.rows]))
 
     def candidates(self, sizes: tuple[int, ...] = MIN_CLUSTER_SIZES,
                    astrometry_columns: tuple[int, int, int] | None = None) -> list[Candidate]:

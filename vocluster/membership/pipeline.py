@@ -337,7 +337,8 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
                                 member[usable], positions, options.force, len(table),
                                 raw_field_share=None if options.calibrate else
                                 sanity.field_share(member[usable],
-                                                   estimator.calibrated_check_))
+                                                   estimator.calibrated_check_),
+                                n_tested=estimator.detection_.tested_members(member[usable]))
     except sanity.NotACluster as exc:
         raise InputError(str(exc)) from exc
     metadata = {

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from vocluster.membership.base import MIN_SIGNIFICANCE, intrinsic_spread_limit
+from vocluster.membership.detection import MIN_TESTED_MEMBERS
 from vocluster.membership.mixture import robust_sigma
 
 SPREAD_TOLERANCE = 2.0
@@ -55,11 +56,21 @@ def intrinsic_spread(values: np.ndarray, errors: np.ndarray) -> float:
 def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.ndarray,
            positions: np.ndarray | None, force: bool,
            n_rows: int | None = None,
-           raw_field_share: float | None = None) -> dict[str, float]:
+           raw_field_share: float | None = None,
+           n_tested: int | None = None) -> dict[str, float]:
     """Sanity figures of a member list; raises NotACluster when it is not significant.
 
     `raw_field_share`: for a raw method's list, `field_share` (None for a calibrated one).
+    `n_tested`: how many members took part in the significance test. Far away in a deep
+    field nearly all of a small cluster's members are too faint to be compared with the
+    field's stars: "0.0 sigma" would read as if they had been, so that is said instead.
     """
+    if (n_tested is not None and n_tested < MIN_TESTED_MEMBERS and not force
+            and significance < MIN_SIGNIFICANCE):
+        raise NotACluster(f"the {int(member.sum())} members found cannot be tested against "
+                          f"the field: only {n_tested} of them are precise enough to be "
+                          f"compared with the field's stars ({MIN_TESTED_MEMBERS} needed); "
+                          f"--force returns them anyway")
     if significance < MIN_SIGNIFICANCE and not force:
         raise NotACluster(f"the {int(member.sum())} members found are not a significant "
                           f"cluster ({significance:.1f} sigma against the field around them, "
