@@ -42,8 +42,8 @@ PM_SYSTEMATIC_FLOOR = 0.05
 PARALLAX_SYSTEMATIC_FLOOR = 0.03
 # A found cluster's mean parallax must match catalogue values within 3x this (mas, or
 # this fraction of the parallax, whichever is larger).
-# Half-number radii of open clusters stay below ~20 pc (HR23); the sky term's Plummer
-# scale is capped at this, seen from the cluster's distance (parallax floored for noise).
+# Half-number radii of open clusters stay below ~20 pc (HR23); the sky term's half-number
+# radius is capped at this, seen from the cluster's distance (parallax floored for noise).
 MAX_RADIUS_PC = 25.0
 MIN_SKY_PARALLAX = 0.02
 # Seeded from catalogue values and a position, the seed is the agreeing stars within this
@@ -350,7 +350,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                      positions: np.ndarray | None, magnitudes: np.ndarray | None,
                      sky_directions, astrometry_columns) -> ClusterFieldMixture:
         """The calibration mixture from `start`, refitted with half the largest sky size
-        (down to an eighth) while the cluster's Plummer scale ends at that largest size.
+        (down to an eighth) while the cluster's half-number radius ends at that largest size.
 
         A fit that wants to be larger than a bound cluster can be is not fitting a
         cluster: it is absorbing a wide population at the cluster's distance that shares
@@ -367,8 +367,8 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
             mixture = clone(template).set_params(random_state=self.random_state).fit(
                 x, variances, start, positions, magnitudes, spread_limit, sky_limit,
                 sky_directions, astrometry_columns, depth_shear)
-            scale = mixture.fit_.sky_scale
-            if sky_limit is None or scale is None or scale < 0.99 * sky_limit:
+            r50 = mixture.fit_.sky_r50
+            if sky_limit is None or r50 is None or r50 < 0.99 * sky_limit:
                 break
             sky_limit = sky_limit / 2.0
         return mixture
@@ -417,7 +417,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
 
     @staticmethod
     def _sky_limit(x: np.ndarray, start: np.ndarray, astrometry_columns) -> float | None:
-        """Largest Plummer scale (deg) a bound cluster can have at the seed's parallax:
+        """Largest half-number radius (deg) a bound cluster can have at the seed's parallax:
         MAX_RADIUS_PC seen from its distance. A "cluster" spread over the whole cone of a
         10 kpc field would be hundreds of pc across: that is the field's distant stars."""
         if astrometry_columns is None or not (start > 0.5).any():

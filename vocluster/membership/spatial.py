@@ -1,8 +1,17 @@
-"""Sky term of the cluster/field mixture: a Plummer cluster over the field's real footprint.
+"""Sky term of the cluster/field mixture: an EFF cluster over the field's real footprint.
 
 The field density on the sky is measured from the data itself (a histogram weighted
 by 1 - membership), so cones cut by archive row limits, HEALPix holes or survey
 edges are handled without assuming a uniform disc.
+
+The cluster's surface density is Elson, Fall & Freeman's (1987) (1 + R^2/a^2)^(-slope/2),
+the Plummer profile (slope 4) with its outer slope fitted too. With the Plummer slope
+fixed, stars beyond twice the half-number radius of simulated King clusters injected into
+the Pleiades cone were members far less often than their probabilities said (p 0.72: 43%,
+p 0.86: 63%), since a King cluster thins out faster than R^-4 towards its tidal radius;
+with the slope fitted, 65% and 88% (1 and 3 kpc, 300-3000 solar masses; the reliability
+inside twice r50 was already right and stays so). Real clusters with extended haloes
+get a shallow slope from the same fit.
 """
 
 from __future__ import annotations
@@ -11,15 +20,20 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 _SUPERSAMPLE = 5
+# The outer slope's range: 2.5 keeps the profile normalisable on any sky; beyond 12 it
+# is a Gaussian core for all the data can tell.
+SLOPE_RANGE = (2.5, 12.0)
+PLUMMER_SLOPE = 4.0
 
 
-class PlummerOnFootprint:
-    """Cluster surface density (1 + R^2/a^2)^-2 and field density, both on the footprint;
-    the Plummer scale a is kept below `max_scale` (deg), a bound cluster's largest size."""
+class ClusterOnFootprint:
+    """Cluster surface density (1 + R^2/a^2)^(-slope/2) and field density, both on the
+    footprint; the half-number radius is kept below `max_r50` (deg), a bound cluster's
+    largest size."""
 
-    def __init__(self, positions: np.ndarray, max_scale: float | None = None) -> None:
+    def __init__(self, positions: np.ndarray, max_r50: float | None = None) -> None:
         self.positions = positions
-        self.max_scale = max_scale
+        self.max_r50 = max_r50
         n_side = int(np.clip(np.sqrt(len(positions) / 100.0), 4, 48))
         lo = positions.min(axis=0)
         hi = positions.max(axis=0)
@@ -41,21 +55,28 @@ class PlummerOnFootprint:
         self._grid = np.column_stack([gx[covered], gy[covered]])
         self._grid_area = self.cell_area / _SUPERSAMPLE**2
         self.centre = np.median(positions, axis=0)
-        self.scale = float(max(span.max() / 6.0, 1e-3))
-        if max_scale is not None:
-            self.scale = min(self.scale, max(max_scale, 1e-3))
+        self.r50 = float(max(span.max() / 6.0, 1e-3))
+        if max_r50 is not None:
+            self.r50 = min(self.r50, max(max_r50, 1e-3))
+        self.slope = PLUMMER_SLOPE
 
-    def _log_profile(self, points: np.ndarray, centre: np.ndarray, scale: float) -> np.ndarray:
+    @property
+    def scale(self) -> float:
+        """The profile's scale a (deg)."""
+        return self.r50 / _r50_per_scale(self.slope)
+
+    def _log_profile(self, points: np.ndarray, centre: np.ndarray, scale: float,
+                     slope: float) -> np.ndarray:
         r2 = np.sum((points - centre) ** 2, axis=1) / scale**2
-        return -2.0 * np.log1p(r2)
+        return -0.5 * slope * np.log1p(r2)
 
-    def _log_norm(self, centre: np.ndarray, scale: float) -> float:
-        grid = np.exp(self._log_profile(self._grid, centre, scale))
+    def _log_norm(self, centre: np.ndarray, scale: float, slope: float) -> float:
+        grid = np.exp(self._log_profile(self._grid, centre, scale, slope))
         return float(np.log(grid.sum() * self._grid_area + 1e-300))
 
     def cluster_log_density(self) -> np.ndarray:
-        return (self._log_profile(self.positions, self.centre, self.scale)
-                - self._log_norm(self.centre, self.scale))
+        return (self._log_profile(self.positions, self.centre, self.scale, self.slope)
+                - self._log_norm(self.centre, self.scale, self.slope))
 
     def field_log_density(self, membership: np.ndarray) -> np.ndarray:
         weights, _, _ = np.histogram2d(self.positions[:, 0], self.positions[:, 1],
@@ -70,10 +91,10 @@ class PlummerOnFootprint:
         log_b = np.log1p(-weight) + self.field_log_density(membership)
         return np.exp(log_a - np.logaddexp(log_a, log_b))
 
-    def update(self, membership: np.ndarray) -> None:
-        """Weighted maximum-likelihood centre and Plummer scale.
+    def update(self, membership: np.ndarray, fit_slope: bool = True) -> None:
+        """Weighted maximum-likelihood centre, half-number radius and outer slope.
 
-        The centre is the Plummer profile's own maximum-likelihood step: a mean weighted by
+        The centre is the profile's own maximum-likelihood step: a mean weighted by
         membership / (a^2 + r^2), so stars far out count little. A plain weighted mean is
         the Gaussian's step: there tens of thousands of field stars with p ~ 0.002 across
         the cone weigh as much as a sparse cluster's core and pull the centre to the
@@ -87,15 +108,31 @@ class PlummerOnFootprint:
         heavy = membership > 1e-4
         points, w = self.positions[heavy], membership[heavy]
 
-        def negative_loglike(log_scale: float) -> float:
-            scale = float(np.exp(log_scale))
-            logp = (self._log_profile(points, self.centre, scale)
-                    - self._log_norm(self.centre, scale))
+        span = max(e[-1] - e[0] for e in self.edges)
+        largest = 5 * span if self.max_r50 is None else min(5 * span, self.max_r50)
+        largest = max(largest, 2e-3)
+
+        def negative_loglike(r50: float, slope: float) -> float:
+            scale = r50 / _r50_per_scale(slope)
+            logp = (self._log_profile(points, self.centre, scale, slope)
+                    - self._log_norm(self.centre, scale, slope))
             return -float(np.sum(w * logp))
 
-        span = max(e[-1] - e[0] for e in self.edges)
-        largest = 5 * span if self.max_scale is None else min(5 * span, self.max_scale)
-        largest = max(largest, 2e-3)
-        best = minimize_scalar(negative_loglike, bounds=(np.log(1e-3), np.log(largest)),
-                               method="bounded", options={"xatol": 1e-3})
-        self.scale = float(np.exp(best.x))
+        # The half-number radius, then the slope at that radius: in (r50, slope) the
+        # likelihood has no long ridge (in (a, slope) it has, a and the slope trading off
+        # against each other, and the EM took three times the steps).
+        best = minimize_scalar(lambda log_r50: negative_loglike(np.exp(log_r50), self.slope),
+                               bounds=(np.log(1e-3), np.log(largest)), method="bounded",
+                               options={"xatol": 1e-3})
+        self.r50 = float(np.exp(best.x))
+        if not fit_slope:
+            return
+        steep = minimize_scalar(lambda slope: negative_loglike(self.r50, slope),
+                                bounds=SLOPE_RANGE, method="bounded", options={"xatol": 1e-2})
+        self.slope = float(steep.x)
+
+
+def _r50_per_scale(slope: float) -> float:
+    """Half-number radius over the scale a of a surface density (1 + R^2/a^2)^(-slope/2)
+    (1 for Plummer's slope 4)."""
+    return float(np.sqrt(2.0 ** (2.0 / (slope - 2.0)) - 1.0))
