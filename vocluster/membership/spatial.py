@@ -65,18 +65,20 @@ class ClusterOnFootprint:
         """The profile's scale a (deg)."""
         return self.r50 / _r50_per_scale(self.slope)
 
-    def _log_profile(self, points: np.ndarray, centre: np.ndarray, scale: float,
+    def _log_density(self, radius2: np.ndarray, grid_radius2: np.ndarray, r50: float,
                      slope: float) -> np.ndarray:
-        r2 = np.sum((points - centre) ** 2, axis=1) / scale**2
-        return -0.5 * slope * np.log1p(r2)
+        """log of the normalised profile at squared distances `radius2` from the centre,
+        normalised over the footprint's grid (its squared distances `grid_radius2`)."""
+        scale2 = (r50 / _r50_per_scale(slope)) ** 2
+        norm = np.exp(-0.5 * slope * np.log1p(grid_radius2 / scale2)).sum() * self._grid_area
+        return -0.5 * slope * np.log1p(radius2 / scale2) - np.log(norm + 1e-300)
 
-    def _log_norm(self, centre: np.ndarray, scale: float, slope: float) -> float:
-        grid = np.exp(self._log_profile(self._grid, centre, scale, slope))
-        return float(np.log(grid.sum() * self._grid_area + 1e-300))
+    def _radius2(self, points: np.ndarray) -> np.ndarray:
+        return np.sum((points - self.centre) ** 2, axis=1)
 
     def cluster_log_density(self) -> np.ndarray:
-        return (self._log_profile(self.positions, self.centre, self.scale, self.slope)
-                - self._log_norm(self.centre, self.scale, self.slope))
+        return self._log_density(self._radius2(self.positions), self._radius2(self._grid),
+                                 self.r50, self.slope)
 
     def field_log_density(self, membership: np.ndarray) -> np.ndarray:
         weights, _, _ = np.histogram2d(self.positions[:, 0], self.positions[:, 1],
@@ -106,17 +108,15 @@ class ClusterOnFootprint:
         weight = membership / (self.scale**2 + offset2)
         self.centre = (weight[:, None] * self.positions).sum(axis=0) / weight.sum()
         heavy = membership > 1e-4
-        points, w = self.positions[heavy], membership[heavy]
+        radius2, w = self._radius2(self.positions[heavy]), membership[heavy]
+        grid_radius2 = self._radius2(self._grid)
 
         span = max(e[-1] - e[0] for e in self.edges)
         largest = 5 * span if self.max_r50 is None else min(5 * span, self.max_r50)
         largest = max(largest, 2e-3)
 
         def negative_loglike(r50: float, slope: float) -> float:
-            scale = r50 / _r50_per_scale(slope)
-            logp = (self._log_profile(points, self.centre, scale, slope)
-                    - self._log_norm(self.centre, scale, slope))
-            return -float(np.sum(w * logp))
+            return -float(np.sum(w * self._log_density(radius2, grid_radius2, r50, slope)))
 
         # The half-number radius, then the slope at that radius: in (r50, slope) the
         # likelihood has no long ridge (in (a, slope) it has, a and the slope trading off
