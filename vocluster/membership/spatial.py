@@ -9,7 +9,7 @@ the Plummer profile (slope 4) with its outer slope fitted too. With the Plummer 
 fixed, stars beyond twice the half-number radius of simulated King clusters injected into
 the Pleiades cone were members far less often than their probabilities said (p 0.72: 43%,
 p 0.86: 63%), since a King cluster thins out faster than R^-4 towards its tidal radius;
-with the slope fitted, 65% and 88% (1 and 3 kpc, 300-3000 solar masses; the reliability
+with the slope fitted, 67% and 88% (1 and 3 kpc, 300-3000 solar masses; the reliability
 inside twice r50 was already right and stays so). Real clusters with extended haloes
 get a shallow slope from the same fit.
 """
