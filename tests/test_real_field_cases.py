@@ -87,14 +87,16 @@ def test_a_distant_sparse_cluster_is_found_by_its_place_on_the_sky():
 def test_a_group_far_from_the_targets_position_is_not_returned_as_the_target():
     """At 12 kpc any distant group's motion agrees with the values within their
     tolerance; the target's position does not. A group 0.25 deg away (60 pc at 12 kpc)
-    is another group: refused; at the group's own position it is found."""
+    is another group: refused (the fit follows it there and is refused for its centre,
+    or stays and finds too few stars to test); at the group's own position it is found."""
     rng = np.random.default_rng(3)
     cluster = _stars(rng, 40, 100.02, 10.01, 0.008, (0.15, -1.05), 0.02, 0.08, 0.0,
                      (14.5, 18.0))
     table, truth = _table(_distant_field(rng), cluster)
     elsewhere = Target("elsewhere", 0.15, -1.05, 0.08, ra=99.85, dec=9.88)
     with pytest.raises(InputError, match=r"no cluster at the target's position in this "
-                                         r"table: the fit's centre lies 0\.2\d deg from it"):
+                                         r"table: the fit's centre lies 0\.2\d deg from it|"
+                                         r"cannot be tested against the field"):
         find_members(table, MembershipOptions(target=elsewhere))
     here = Target("here", 0.15, -1.05, 0.08, ra=100.02, dec=10.01)
     member = np.asarray(find_members(table, MembershipOptions(target=here)).table["is_member"])

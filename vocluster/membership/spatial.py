@@ -10,8 +10,8 @@ fixed, stars beyond twice the half-number radius of simulated King clusters inje
 the Pleiades cone were members far less often than their probabilities said (p 0.72: 43%,
 p 0.86: 63%), since a King cluster thins out faster than R^-4 towards its tidal radius;
 with the slope fitted, 67% and 88% (1 and 3 kpc, 300-3000 solar masses; the reliability
-inside twice r50 was already right and stays so). Real clusters with extended haloes
-get a shallow slope from the same fit.
+inside twice r50 was already right and stays so). The slope is never shallower than
+Plummer's (SLOPE_RANGE).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 _SUPERSAMPLE = 5
-# The outer slope's range: 2.5 keeps the profile normalisable on any sky; beyond 12 it
-# is a Gaussian core for all the data can tell.
-SLOPE_RANGE = (2.5, 12.0)
+# The outer slope's range: never shallower than Plummer's, whose tail was already too
+# heavy for King clusters (from 2.5 up, twin clusters at 12 kpc 0.5 deg apart were
+# fitted as one: a shallow tail reached the other twin); beyond 12 it is a Gaussian
+# core for all the data can tell.
+SLOPE_RANGE = (4.0, 12.0)
 PLUMMER_SLOPE = 4.0
 
 
