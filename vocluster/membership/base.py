@@ -23,13 +23,15 @@ from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from vocluster.membership.detection import Candidate, DetectionSpace
-from vocluster.membership.mixture import ClusterFieldMixture, log_gaussian_with_errors
+from vocluster.membership.mixture import (
+    MIN_SEED_WEIGHT,
+    ClusterFieldMixture,
+    log_gaussian_with_errors,
+)
 from vocluster.membership.perspective import KMS_PER_MASYR_KPC
 
 # A star agrees with catalogue values when it lies inside their 99% region.
 SEED_AGREEMENT_QUANTILE = 0.99
-# The seed weight a method's group must hold to be the cluster (a few stars at least).
-MIN_SEED_WEIGHT = 5.0
 # Hunt & Reffert keep clusters whose CST exceeds 3 sigma and trust those above 5; random
 # HDBSCAN groups in real fields reach 3-4 sigma, so 5 is where a cluster is claimed.
 MIN_SIGNIFICANCE = 5.0

@@ -6,14 +6,9 @@ import numpy as np
 from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.mixture import GaussianMixture
 
-from vocluster.membership.base import (
-    MIN_SEED_WEIGHT,
-    MIN_SIGNIFICANCE,
-    MembershipEstimator,
-    robust_standardise,
-)
+from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator, robust_standardise
 from vocluster.membership.detection import detection_space
-from vocluster.membership.mixture import ClusterFieldMixture
+from vocluster.membership.mixture import MIN_SEED_WEIGHT, ClusterFieldMixture
 from vocluster.membership.seeded import FIELD_RADIUS, cluster_scaled, seeded_centroids
 from vocluster.membership.soft import student_t_assignment, target_distribution
 

@@ -5,8 +5,8 @@ own errors (extreme deconvolution, Bovy et al. 2011), so a faint star with a 1 m
 error is judged against a correspondingly broader cluster. The field is a Gaussian
 mixture fitted to the stars that are not members (those away from the cluster on the
 sky where the table has room for it, see `_far_rows`), as a density of the features
-given each star's G magnitude when G is known (field.py); optionally an EFF sky profile (spatial.py)
-competes with the field's measured footprint, and the cluster's mean proper motion
+given each star's G magnitude when G is known (field.py); optionally an EFF sky profile
+(spatial.py) competes with the field's measured footprint, and the cluster's mean proper motion
 follows each star's position as perspective demands (perspective.py). The posterior of
 the cluster component is the membership probability: it is what the fitted model says, not a score.
 
@@ -36,7 +36,8 @@ from vocluster.membership.perspective import PerspectiveMotion
 from vocluster.membership.spatial import ClusterOnFootprint
 
 _LOG_2PI = np.log(2.0 * np.pi)
-_MIN_SEED_WEIGHT = 5.0
+# The seed weight a cluster must hold to be fitted at all (a few stars at least).
+MIN_SEED_WEIGHT = 5.0
 _MIN_KNOWN_MAGNITUDES = 0.5
 # The field is learned away from the cluster where the cluster's sky share is below 5%,
 # if that leaves at least 500 rows and a fifth of the table.
@@ -207,8 +208,8 @@ class ClusterFieldMixture(BaseEstimator):
         features, when given) bounds the cluster's intrinsic spread and
         `max_sky_r50` (deg) its size on the sky; `motion` with `astrometry_columns`
         (pmra, pmdec, parallax in x) lets the cluster's proper motion follow perspective."""
-        if seed_weights.sum() < _MIN_SEED_WEIGHT:
-            raise ValueError("the seed group has fewer than 5 stars")
+        if seed_weights.sum() < MIN_SEED_WEIGHT:
+            raise ValueError(f"the seed group has fewer than {MIN_SEED_WEIGHT:g} stars")
         if not self.use_sky:
             positions = motion = None
         if not self.use_magnitudes:
@@ -258,7 +259,7 @@ class ClusterFieldMixture(BaseEstimator):
                     break
                 weight = float(np.clip(membership.mean(), 1e-6, 1 - 1e-6))
                 defining = membership * precise
-                if defining.sum() < _MIN_SEED_WEIGHT:
+                if defining.sum() < MIN_SEED_WEIGHT:
                     defining = membership  # too few precise members: use them all
                 active = defining > 1e-5
                 mean, cov = deconvolved_moments((x - offset)[active], variances[active],

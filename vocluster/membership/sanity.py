@@ -65,8 +65,7 @@ def assess(significance: float, astrometry: dict[str, np.ndarray], member: np.nd
     field nearly all of a small cluster's members are too faint to be compared with the
     field's stars: "0.0 sigma" would read as if they had been, so that is said instead.
     """
-    if (n_tested is not None and n_tested < MIN_TESTED_MEMBERS and not force
-            and significance < MIN_SIGNIFICANCE):
+    if n_tested is not None and n_tested < MIN_TESTED_MEMBERS and not force:
         raise NotACluster(f"the {int(member.sum())} members found cannot be tested against "
                           f"the field: only {n_tested} of them are precise enough to be "
                           f"compared with the field's stars ({MIN_TESTED_MEMBERS} needed); "
