@@ -6,9 +6,11 @@ Grouped K-fold cross-validation by PAndAS field (StratifiedGroupKFold): every fo
 stamps come from fields its training never saw; inside training the validation split
 (early stopping, temperature) is again by field. Three classifiers per fold:
 
-- `recipe`: the net of `vocluster train`'s small-data recipe (ResNet-18 from scratch on
-  the 64-px centre of the 128-px stamps at native resolution, flips/rot90/rotations, lr
-  3e-4, patience 15, temperature scaling, test-time averaging over the 8 rotations/flips);
+- `recipe`: the nets of `vocluster train`'s small-data recipe (three ResNet-18s from
+  seeds seed..seed+2, from scratch on the 64-px centre of the 128-px stamps at native
+  resolution, flips/rot90/rotations, lr 3e-4, patience 15, their logits averaged,
+  temperature scaling, test-time averaging over the 8 rotations/flips; `--ensemble 1`:
+  one net);
 - `morphology`: gradient boosting on morphology features (smoothness, peaks,
   ellipticity, asymmetry, concentration, Gini, profile) at three scales (half, native,
   native centre), the honest non-deep reference;
@@ -54,9 +56,18 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--train-seed", type=int, default=None,
+                        help="the nets' seed (default --seed); the folds stay those of --seed")
+    parser.add_argument("--arch", default="resnet18")
+    parser.add_argument("--ensemble", type=int, default=3, help="nets averaged (seeds on)")
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--patience", type=int, default=15)
+    parser.add_argument("--crop", type=int, default=64, help="centre crop fed to the net (px)")
+    parser.add_argument("--augment", nargs="+", default=["flip", "rot90", "rotate"])
     parser.add_argument("--save", default=None,
                         help="write each stamp's held-out probabilities here (.npz)")
     args = parser.parse_args()
+    train_seed = args.seed if args.train_seed is None else args.train_seed
     native = read_stamp_folder(args.data, size=128)   # 492 come at 128 px, 36 at 64
     labels = np.where(native.labels == "cluster", 1, 2)
     truth = labels == 1
@@ -66,14 +77,16 @@ def main() -> None:
     results: dict[str, list[dict[str, float]]] = {"recipe": [], "morphology": [], "mean": []}
     held_out = {name: np.full(len(labels), np.nan) for name in ("fold", "recipe", "morphology")}
     for k, (train, test) in enumerate(folds.split(native.stamps, labels, native.groups), 1):
-        card = ModelCard("pandas-m31", "resnet18", ("g",), (1, 2),
-                         Preprocessing("stamp_zscore", channel_recipe="constant", crop_size=64),
+        card = ModelCard("pandas-m31", args.arch, ("g",), (1, 2),
+                         Preprocessing("stamp_zscore", channel_recipe="constant",
+                                       crop_size=args.crop),
                          class_names={1: "cluster", 2: "galaxy"}, cluster_classes=(1,),
-                         stamp_size=128, pixel_scale_arcsec=0.187, test_time_augmentation=True)
+                         stamp_size=128, pixel_scale_arcsec=0.187, test_time_augmentation=True,
+                         ensemble=args.ensemble)
         start = time.perf_counter()
-        config = TrainConfig(epochs=args.epochs, batch_size=32, learning_rate=3e-4,
-                             patience=15, seed=args.seed,
-                             augmentations=("flip", "rot90", "rotate"))
+        config = TrainConfig(epochs=args.epochs, batch_size=32, learning_rate=args.lr,
+                             patience=args.patience, seed=train_seed,
+                             augmentations=tuple(args.augment))
         net = StampClassifier(card, device="auto", config=config).fit(
             native.stamps[train], labels[train], native.groups[train])
         fit_s = time.perf_counter() - start

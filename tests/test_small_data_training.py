@@ -86,6 +86,7 @@ def test_small_real_stamp_set_gets_the_small_data_recipe_and_cv(tmp_path, capsys
     assert card["preprocessing"]["crop_size"] == 64
     assert card["temperature"] > 0
     assert card["morphology_weight"] == 0.5  # the mean with the morphology model
+    assert card["ensemble"] == 3 and len(card["training"]["best_epoch"]) == 3
     assert (tmp_path / "model" / "morphology.npz").is_file() and card["morphology_sha256"]
     assert len(card["metrics"]["cross_validation"]["folds"]) == 3
     assert "3-fold grouped cross-validation" in out

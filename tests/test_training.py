@@ -1,6 +1,7 @@
 """Training (determinism, resume, learning), evaluation, Grad-CAM and the model store."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,10 +17,12 @@ from vocluster.classification.evaluation import (
     evaluate_predictions,
 )
 from vocluster.classification.gradcam import grad_cam
+from vocluster.classification.nets import NetEnsemble
 from vocluster.classification.preprocessing import Preprocessing
 from vocluster.classification.splits import group_split
 from vocluster.classification.store import list_models, load_classifier, save_classifier
 from vocluster.classification.training import TrainConfig
+from vocluster.classification.transfer import load_pretrained
 from vocluster.datasets.stamp_simulator import HST_FILTERS, simulate_stamps
 from vocluster.errors import InputError, OutputError
 from vocluster.vo.weights import fetch_published
@@ -216,3 +219,36 @@ def test_keras_classifier_imports_and_matches_keras(tmp_path, monkeypatch):
     bad = ModelCard("bad", "keras", HST_FILTERS[:3], (1, 2, 3, 4), Preprocessing("none"))
     with pytest.raises(InputError, match="takes 5 channels"):
         import_keras(tmp_path / "mine.keras", bad, tmp_path / "bad")
+
+
+def test_a_seed_ensemble_trains_each_member_averages_them_and_round_trips(stamps, tmp_path):
+    """Three StarcNets from seeds 0, 1, 2: each trained on its own, the logits their mean,
+    every member's Grad-CAM summed onto the stamp, checkpoints side by side, saved and
+    loaded as one model; a single net fine-tuned from it starts from its first member."""
+    card = replace(tiny_card("trio"), ensemble=3)
+    config = replace(QUICK, epochs=2)
+    checkpoint = tmp_path / "ck.pt"
+    trio = StampClassifier(card, device="cpu", config=config).fit(
+        stamps.stamps, stamps.labels, stamps.groups, checkpoint=checkpoint)
+    assert isinstance(trio.net, NetEnsemble) and len(trio.net.members) == 3
+    assert sorted(p.name for p in tmp_path.glob("ck*.pt")) == [
+        "ck.member1.pt", "ck.member2.pt", "ck.pt"]
+    first, second = (dict(m.named_parameters())["conv1.weight"] for m in trio.net.members[:2])
+    assert not torch.allclose(first, second)  # different seeds, different nets
+    x = card.preprocessing.apply(stamps.stamps[:5])
+    with torch.no_grad():
+        mean = torch.stack([m(x) for m in trio.net.members]).mean(0)
+        assert torch.allclose(trio.net(x), mean, atol=1e-6)
+    assert len(trio.card.training["best_epoch"]) == 3
+    maps = grad_cam(trio, stamps.stamps[:2])
+    assert maps.shape == (2, 32, 32) and np.isfinite(maps).all() and maps.max() <= 1 + 1e-6
+    directory = save_classifier(trio, tmp_path / "trio")
+    loaded = load_classifier(str(directory), device="cpu")
+    assert "x 3 (seed ensemble)" in (directory / "README.md").read_text()
+    np.testing.assert_allclose(loaded.predict_proba(stamps.stamps[:8]),
+                               trio.predict_proba(stamps.stamps[:8]), atol=1e-6)
+    single = StampClassifier(tiny_card("one"), device="cpu")
+    assert load_pretrained(single.net, directory / "weights.pt") == []
+    assert torch.equal(single.net.conv1.weight, trio.net.members[0].conv1.weight)
+    with pytest.raises(InputError, match="ensemble must be"):
+        StampClassifier(replace(tiny_card(), ensemble=0))

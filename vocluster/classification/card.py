@@ -27,6 +27,7 @@ class ModelCard:
     temperature: float = 1.0                     # logits / T: fitted on the validation split
     test_time_augmentation: bool = False         # average logits over the 8 rotations/flips
     morphology_weight: float = 0.0               # share of the morphology model in the mean
+    ensemble: int = 1                            # nets averaged (seeds seed, seed+1, ...)
     stamp_size: int = 32
     pixel_scale_arcsec: float | None = None
     version: str = "1"
@@ -68,7 +69,8 @@ class ModelCard:
         """The human-readable card (models/<name>/README.md)."""
         lines = [f"# {self.name} (version {self.version})", "", self.description, "",
                  "| | |", "|---|---|",
-                 f"| architecture | {self.arch} {self.arch_options or ''} |",
+                 f"| architecture | {self.arch} {self.arch_options or ''}"
+                 f"{f' x {self.ensemble} (seed ensemble)' if self.ensemble > 1 else ''} |",
                  f"| bands | {', '.join(self.bands)} |",
                  f"| stamp size | {self.stamp_size} px |",
                  f"| pixel scale | {self.pixel_scale_arcsec or 'any'} arcsec/px |",

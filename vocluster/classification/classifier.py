@@ -11,6 +11,7 @@ different enough for the mean to beat either's spread.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import torch
 from vocluster.classification.card import ModelCard
 from vocluster.classification.inference import Predictor
 from vocluster.classification.morphology import MorphologyClassifier, MorphologyModel
-from vocluster.classification.nets import build_net
+from vocluster.classification.nets import NetEnsemble, build_net
 from vocluster.classification.splits import group_split
 from vocluster.classification.training import TrainConfig, TrainHistory, as_training_tensors, train
 from vocluster.devices import resolve_device
@@ -43,18 +44,42 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp(best.x))
 
 
+def _member_path(checkpoint: Path | None, member: int) -> Path | None:
+    """An ensemble member's own checkpoint file (the first keeps the name given)."""
+    if checkpoint is None or member == 0:
+        return checkpoint
+    return checkpoint.with_name(f"{checkpoint.stem}.member{member}{checkpoint.suffix}")
+
+
+def _counting_on(on_batch: Callable[[int, int, int], None] | None, epochs_before: int
+                 ) -> Callable[[int, int, int], None] | None:
+    """Progress of an ensemble member, its epochs counted after those of the members
+    before it (one bar for the whole ensemble)."""
+    if on_batch is None or not epochs_before:
+        return on_batch
+    return lambda epoch, batch, n_batches: on_batch(epochs_before + epoch, batch, n_batches)
+
+
+def _one_or_all(values: list[int]) -> int | list[int]:
+    """A single net's figure, or every ensemble member's."""
+    return values[0] if len(values) == 1 else values
+
+
 class StampClassifier:
     """fit(stamps, labels) / predict / predict_proba on (N, bands, S, S) raw stamps.
 
     The training settings (`config`: epochs, learning rate, augmentations, seed;
     `validation_fraction`) are given here, as scikit-learn has it, so that `fit` takes
     only data. The net's initial weights come from `config.seed` without touching torch's
-    global random state. After `fit`, `history_` holds the per-epoch losses.
+    global random state. After `fit`, `history_` holds the per-epoch losses (of an
+    ensemble's first member).
     """
 
     def __init__(self, card: ModelCard, device: str = "auto", batch_size: int = 256,
                  compile: bool = False, net: torch.nn.Module | None = None,
                  config: TrainConfig | None = None, validation_fraction: float = 0.2) -> None:
+        if not isinstance(card.ensemble, int) or card.ensemble < 1:
+            raise InputError(f"ensemble must be an integer >= 1, not {card.ensemble!r}")
         self.card = card
         self.device = device
         self.batch_size = batch_size
@@ -67,7 +92,7 @@ class StampClassifier:
             torch.manual_seed(seed)
             self.net = net if net is not None else build_net(
                 card.arch, card.preprocessing.net_channels(len(card.bands)),
-                len(card.classes), **card.arch_options)
+                len(card.classes), members=card.ensemble, **card.arch_options)
         self.history_: TrainHistory | None = None
         self._predictor: Predictor | None = None
         self.morphology: MorphologyModel | None = None  # fitted, or loaded with the weights
@@ -94,8 +119,10 @@ class StampClassifier:
             on_batch: Callable[[int, int, int], None] | None = None) -> StampClassifier:
         """Train on stamps; the validation split keeps `groups` (galaxies, fields) apart.
 
-        `checkpoint` is written after every epoch (atomically) and `resume` continues
-        from it exactly; `on_batch(epoch, batch, n_batches)` reports progress. The
+        `checkpoint` is written after every epoch (atomically; an ensemble's later members
+        beside it, `NAME.memberK.pt`) and `resume` continues from it exactly;
+        `on_batch(epoch, batch, n_batches)` reports progress (an ensemble's epochs
+        counted on from member to member). The
         temperature that calibrates the probabilities is fitted on the validation split
         and recorded in the card with the settings.
         """
@@ -107,8 +134,13 @@ class StampClassifier:
         train_idx, val_idx = group_split(groups, self.validation_fraction, config.seed)
         x = self.card.preprocessing.apply(stamps)
         x, y = as_training_tensors(x, labels, self.card.classes)
-        self.history_ = train(self.net, x[train_idx], y[train_idx], x[val_idx], y[val_idx],
-                              config, resolve_device(self.device), checkpoint, resume, on_batch)
+        members = self.net.members if isinstance(self.net, NetEnsemble) else [self.net]
+        histories = [train(member, x[train_idx], y[train_idx], x[val_idx], y[val_idx],
+                           replace(config, seed=config.seed + k), resolve_device(self.device),
+                           _member_path(checkpoint, k), resume,
+                           _counting_on(on_batch, k * config.epochs))
+                     for k, member in enumerate(members)]  # an ensemble: seeds seed, seed+1..
+        self.history_ = histories[0]
         self._predictor = None
         self.card.temperature = 1.0
         if len(val_idx):
@@ -120,8 +152,8 @@ class StampClassifier:
                 MorphologyClassifier(random_state=config.seed).fit(stamps, is_cluster))
         self.card.training = {**self.card.training, "config": config.as_dict(),
                               "n_train": len(train_idx), "n_validation": len(val_idx),
-                              "best_epoch": self.history_.best_epoch,
-                              "epochs_run": len(self.history_.epochs),
+                              "best_epoch": _one_or_all([h.best_epoch for h in histories]),
+                              "epochs_run": _one_or_all([len(h.epochs) for h in histories]),
                               "temperature": round(self.card.temperature, 4)}
         return self
 

@@ -3,7 +3,8 @@
 The map is the ReLU of the target layer's activations weighted by their spatially
 averaged gradients, upsampled to the stamp. For StarcNet the three pathways see
 different scales, so each pathway's map is mapped back to the full-stamp pixels it
-came from (the 20 px and 11 px crops) and the three are summed.
+came from (the 20 px and 11 px crops) and the three are summed; so are the maps of a
+seed ensemble's members.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from vocluster.classification.classifier import StampClassifier
-from vocluster.classification.nets.starcnet import CROPS, STAMP_SIZE, StarcNet
+from vocluster.classification.nets.starcnet import CROPS, STAMP_SIZE
 
 
 def _layer_maps(net: torch.nn.Module, x: torch.Tensor, target: torch.Tensor
@@ -59,9 +60,10 @@ def grad_cam(classifier: StampClassifier, stamps: np.ndarray,
         best, card.classes.index(target_class))
     maps = _layer_maps(net, x, target)
     size = x.shape[-1]
-    if isinstance(net, StarcNet):
+    if card.arch == "starcnet":  # keys "full" etc., or an ensemble member's "0.full"
         crops = {"full": None, "zoom20": CROPS[0], "zoom11": CROPS[1]}
-        total = sum(_place(maps[key], STAMP_SIZE, crops[key]) for key in maps)
+        total = sum(_place(cam, STAMP_SIZE, crops[key.rsplit(".", 1)[-1]])
+                    for key, cam in maps.items())
     else:
         total = sum(_place(cam, size, None) for cam in maps.values())
     total = F.interpolate(total, size=stamps.shape[-2:], mode="bilinear", align_corners=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vocluster.classification.nets import NetEnsemble
 from vocluster.errors import InputError
 
 
@@ -24,13 +25,35 @@ def adapt_first_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
 def load_pretrained(net: nn.Module, path: str | Path) -> list[str]:
     """Copy matching weights from a state_dict file; first conv adapted, head left fresh.
 
-    Returns the keys that were not taken (a new head for other classes)."""
+    Returns the keys that were not taken (a new head for other classes). A seed
+    ensemble's members start from the file's net, or from the file's own members in
+    turn when it holds an ensemble; a single net starts from an ensemble's first member.
+    """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as exc:
         raise InputError(f"cannot read weights {path}: {exc}") from exc
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
+    sources = _members(state) or [state]
+    targets = list(net.members) if isinstance(net, NetEnsemble) else [net]
+    skipped = [_take(target, sources[k % len(sources)], path) for k, target in enumerate(targets)]
+    return skipped[0]
+
+
+def _members(state: dict) -> list[dict]:
+    """An ensemble's state_dict split into its members' ("members.K.key" -> "key")."""
+    members: dict[int, dict] = {}
+    for key, value in state.items():
+        head, _, rest = key.partition(".")
+        index, _, name = rest.partition(".")
+        if head != "members" or not index.isdigit():
+            return []
+        members.setdefault(int(index), {})[name] = value
+    return [members[k] for k in sorted(members)]
+
+
+def _take(net: nn.Module, state: dict, path: str | Path) -> list[str]:
     own = net.state_dict()
     taken, skipped = {}, []
     for key, value in state.items():
