@@ -2,10 +2,10 @@
 whose logits are averaged.
 
 On a few hundred real stamps one net's result depends on its seed: on the PAndAS
-stamps (grouped 5-fold CV by field, benchmarks/pandas_m31.py, ten seeds) the small-data
-recipe's mean with the morphology model scored cluster F1 0.844-0.883 by seed, median
-0.864; three nets averaged, 0.878 (median over the 120 triples of those seeds), five 0.881.
-Averaging is the cheapest variance reduction there is; it costs one training per member.
+stamps (grouped 5-fold CV by field, benchmarks/pandas_m31.py, on an H100) the small-data
+recipe's mean with the morphology model scored cluster F1 0.844-0.883 over ten seeds
+(median 0.864); as a three-net ensemble, 0.859-0.880 over seven (median 0.872). Averaging
+is the plainest variance reduction there is; it costs one training per member.
 """
 
 from __future__ import annotations
