@@ -52,6 +52,9 @@ def _add_membership_options(parser: argparse.ArgumentParser) -> None:
                         help="leave the sky (Plummer vs footprint) term out of the mixture")
     parser.add_argument("--no-magnitude-field", action="store_true",
                         help="one field density for all magnitudes, not one given G")
+    parser.add_argument("--no-colour", action="store_true",
+                        help="leave BP-RP out of the mixture (by default members lie on one "
+                             "sequence in G vs BP-RP, field stars anywhere)")
     parser.add_argument("--candidate", type=int, default=1, metavar="N",
                         help="blind: take the N-th most significant detected cluster "
                              "(default 1; the others are listed in the output metadata)")
@@ -170,7 +173,8 @@ def _options(args: argparse.Namespace):
         threshold=args.threshold, seed=args.seed, device=args.device,
         cuts=QualityCuts(args.max_ruwe, args.min_parallax_snr, args.max_g),
         quantile_filter=quantile, calibrate=not args.no_calibrate, use_sky=not args.no_sky,
-        field_by_magnitude=not args.no_magnitude_field, candidate=args.candidate,
+        field_by_magnitude=not args.no_magnitude_field, cluster_sequence=not args.no_colour,
+        candidate=args.candidate,
         force=args.force, release=getattr(args, "release", None),
         columns=parse_column_mapping(args.columns) if args.columns else None,
     )

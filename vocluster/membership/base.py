@@ -259,7 +259,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
 
     def fit(self, X, y=None, *, X_err=None, positions=None, magnitudes=None,
             seed_columns=None, astrometry_columns=None,
-            sky_directions=None) -> MembershipEstimator:
+            sky_directions=None, colours=None) -> MembershipEstimator:
         """Find the cluster among the rows of X and its members' probabilities.
 
         Parameters
@@ -280,6 +280,9 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
             is bounded physically and its motion follows perspective.
         sky_directions : PerspectiveMotion, optional
             The rows' directions, for the perspective model of the calibrated cluster.
+        colours : array of shape (n_stars,), optional
+            BP-RP (NaN where unknown), with `magnitudes`: the calibrated cluster then
+            lies on one sequence in the colour-magnitude diagram.
 
         Returns
         -------
@@ -303,6 +306,11 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                                      ensure_all_finite="allow-nan")
             if magnitudes.shape != (len(x),):
                 raise ValueError(f"magnitudes must have {len(x)} values")
+        if colours is not None:
+            colours = check_array(colours, dtype=float, ensure_2d=False,
+                                  ensure_all_finite="allow-nan")
+            if colours.shape != (len(x),):
+                raise ValueError(f"colours must have {len(x)} values")
         self.n_features_in_ = x.shape[1]
         self._astrometry = astrometry_columns
         seed_stars = self._seed_stars(x, errors, positions, seed_columns, astrometry_columns)
@@ -318,7 +326,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                              f"together")
         if self.calibrate:
             self.mixture_ = self._fit_mixture(x, errors, start, positions, magnitudes,
-                                              sky_directions, astrometry_columns)
+                                              sky_directions, astrometry_columns, colours)
             self.membership_ = self.mixture_.membership_
             self._check_target_found(errors)
             self.calibrated_check_ = None
@@ -326,12 +334,13 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
             self.mixture_ = None
             self.membership_ = self.raw_membership_
             self.calibrated_check_ = self._calibrated_check(
-                x, errors, start, positions, magnitudes, sky_directions, astrometry_columns)
+                x, errors, start, positions, magnitudes, sky_directions, astrometry_columns,
+                colours)
         return self
 
     def _calibrated_check(self, x: np.ndarray, errors: np.ndarray, start: np.ndarray,
-                          positions, magnitudes, sky_directions, astrometry_columns
-                          ) -> np.ndarray | None:
+                          positions, magnitudes, sky_directions, astrometry_columns,
+                          colours) -> np.ndarray | None:
         """A raw run's calibrated probabilities, fitted from the same start, to say how many
         of its members are field stars (sanity.field_share); None when they cannot be fitted.
 
@@ -344,13 +353,14 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         """
         try:
             return self._fit_mixture(x, errors, start, positions, magnitudes, sky_directions,
-                                     astrometry_columns).membership_
+                                     astrometry_columns, colours).membership_
         except ValueError:  # a mixture that cannot be fitted checks nothing: said as such
             return None
 
     def _fit_mixture(self, x: np.ndarray, errors: np.ndarray, start: np.ndarray,
                      positions: np.ndarray | None, magnitudes: np.ndarray | None,
-                     sky_directions, astrometry_columns) -> ClusterFieldMixture:
+                     sky_directions, astrometry_columns,
+                     colours: np.ndarray | None = None) -> ClusterFieldMixture:
         """The calibration mixture from `start`, refitted with half the largest sky size
         (down to an eighth) while the cluster's half-number radius ends at that largest size.
 
@@ -368,7 +378,7 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
         for _ in range(4):
             mixture = clone(template).set_params(random_state=self.random_state).fit(
                 x, variances, start, positions, magnitudes, spread_limit, sky_limit,
-                sky_directions, astrometry_columns, depth_shear)
+                sky_directions, astrometry_columns, depth_shear, colours)
             r50 = mixture.fit_.sky_r50
             if sky_limit is None or r50 is None or r50 < 0.99 * sky_limit:
                 break

@@ -127,14 +127,20 @@ class FieldModel:
         self.gmm: GaussianMixture | None = None
         self.magnitudes: MagnitudeHistogram | None = None
         self.g_density: np.ndarray | None = None
+        self.with_colour = False
 
-    def fit(self, x: np.ndarray, magnitudes: np.ndarray | None, field: np.ndarray) -> FieldModel:
-        """(Re)fit on a sample of the rows marked `field`, starting from the last fit.
+    def fit(self, x: np.ndarray, magnitudes: np.ndarray | None, field: np.ndarray,
+            colours: np.ndarray | None = None) -> FieldModel:
+        """(Re)fit on a sample of the rows marked `field`, starting from the last fit;
+        `colours` (BP-RP, with `magnitudes` only) become one more dimension.
 
         Starting from the previous fit converges in a few steps and does not wander to
         another local optimum, so the result hardly depends on the seed.
         """
+        self.with_colour = magnitudes is not None and colours is not None
         points = x if magnitudes is None else np.column_stack([x, magnitudes])
+        if self.with_colour:
+            points = np.column_stack([points, colours])
         idx = np.flatnonzero(field & np.isfinite(points).all(axis=1))
         if len(idx) < 10 * points.shape[1]:
             raise ValueError(f"only {len(idx)} stars are left outside the cluster to model the "
@@ -156,29 +162,42 @@ class FieldModel:
             if self.magnitudes is None:
                 self.magnitudes = MagnitudeHistogram(magnitudes, FIELD_G_SMOOTHING, floor=1e-3,
                                                      renormalise_at_edges=True)
-            self.g_density = self.magnitudes.binned_density(
-                (field & np.isfinite(points).all(axis=1)).astype(float))
+            with_g = np.isfinite(points[:, :x.shape[1] + 1]).all(axis=1)
+            self.g_density = self.magnitudes.binned_density((field & with_g).astype(float))
         return self
 
-    def log_density(self, x: np.ndarray, magnitudes: np.ndarray | None) -> np.ndarray:
-        """log p(features, G) per row; log p(features) where G is unknown or not used.
+    def log_density(self, x: np.ndarray, magnitudes: np.ndarray | None,
+                    colours: np.ndarray | None = None) -> np.ndarray:
+        """log p(features, G[, BP-RP]) per row; the dimensions a row lacks (or the fit did
+        not use) are marginalised out.
 
-        With G: the mixture's p(features | G) times the field's measured G histogram. The
-        mixture's own p(G), a sum of Gaussians, cannot follow the sharp completeness edge
-        at the faint end: it spills past the edge and is too thin just before it, where a
-        distant cluster's faint stars are, and 2.4 times too many faint field stars there
-        looked like members in a G < 22 field.
+        With G: the mixture's p(features[, BP-RP] | G) times the field's measured G
+        histogram. The mixture's own p(G), a sum of Gaussians, cannot follow the sharp
+        completeness edge at the faint end: it spills past the edge and is too thin just
+        before it, where a distant cluster's faint stars are, and 2.4 times too many faint
+        field stars there looked like members in a G < 22 field.
         """
         d = x.shape[1]
         if magnitudes is None:
             return self.gmm.score_samples(x)
         known = np.isfinite(magnitudes)
+        with_colour = known & (np.isfinite(colours) if self.with_colour and colours is not None
+                               else np.zeros(len(x), bool))
         out = np.empty(len(x))
-        if known.any():
-            g = magnitudes[known]
-            out[known] = (self.gmm.score_samples(np.column_stack([x[known], g]))
-                          - _marginal_log_density(g[:, None], self.gmm, [d])
-                          + self.magnitudes.log_density_at(g, self.g_density))
+        g = magnitudes[known]
+        g_terms = np.empty(len(x))
+        g_terms[known] = (self.magnitudes.log_density_at(g, self.g_density)
+                          - _marginal_log_density(g[:, None], self.gmm, [d]))
+        if with_colour.any():
+            rows = with_colour
+            out[rows] = self.gmm.score_samples(
+                np.column_stack([x[rows], magnitudes[rows], colours[rows]])) + g_terms[rows]
+        rows = known & ~with_colour
+        if rows.any():
+            points = np.column_stack([x[rows], magnitudes[rows]])
+            out[rows] = (self.gmm.score_samples(points) if not self.with_colour else
+                         _marginal_log_density(points, self.gmm, list(range(d + 1))))
+            out[rows] += g_terms[rows]
         if not known.all():
             out[~known] = _marginal_log_density(x[~known], self.gmm, list(range(d)))
         return out

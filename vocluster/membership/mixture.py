@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator
 
 from vocluster.membership.field import ClusterMagnitudes, FieldModel
 from vocluster.membership.perspective import PerspectiveMotion
+from vocluster.membership.photometry import ClusterSequence
 from vocluster.membership.spatial import ClusterOnFootprint
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -150,7 +151,7 @@ class ClusterFieldMixture(BaseEstimator):
     def __init__(self, n_field_components: int = 8, field_sample: int = 30000,
                  n_field_refits: int = 2, exclude_above: float = 0.05, max_iter: int = 300,
                  tol: float = 1e-7, use_sky: bool = True, use_magnitudes: bool = True,
-                 random_state: int = 0) -> None:
+                 use_colours: bool = True, random_state: int = 0) -> None:
         self.n_field_components = n_field_components
         self.field_sample = field_sample
         self.n_field_refits = n_field_refits
@@ -159,6 +160,7 @@ class ClusterFieldMixture(BaseEstimator):
         self.tol = tol
         self.use_sky = use_sky
         self.use_magnitudes = use_magnitudes
+        self.use_colours = use_colours
         self.random_state = random_state
 
     def _field_rows(self, membership: np.ndarray, precise: np.ndarray,
@@ -202,8 +204,10 @@ class ClusterFieldMixture(BaseEstimator):
             max_intrinsic_std: np.ndarray | None = None,
             max_sky_r50: float | None = None, motion: PerspectiveMotion | None = None,
             astrometry_columns: tuple[int, int, int] | None = None,
-            depth_shear: np.ndarray | None = None) -> ClusterFieldMixture:
-        """`magnitudes` (G, NaN where unknown) make the field density depend on brightness;
+            depth_shear: np.ndarray | None = None, colours: np.ndarray | None = None
+            ) -> ClusterFieldMixture:
+        """`magnitudes` (G, NaN where unknown) make the field density depend on brightness,
+        and `colours` (BP-RP, NaN where unknown) add the cluster's sequence (photometry.py);
         `max_intrinsic_std` (per feature; in the coordinates `depth_shear` maps to the
         features, when given) bounds the cluster's intrinsic spread and
         `max_sky_r50` (deg) its size on the sky; `motion` with `astrometry_columns`
@@ -231,21 +235,29 @@ class ClusterFieldMixture(BaseEstimator):
         log_like, n_iter = -np.inf, 0
         if magnitudes is not None and np.isfinite(magnitudes).mean() < _MIN_KNOWN_MAGNITUDES:
             magnitudes = None  # too few G values to learn how the field depends on G
+        if not self.use_colours or magnitudes is None or colours is None or (
+                np.isfinite(colours) & np.isfinite(magnitudes)).mean() < _MIN_KNOWN_MAGNITUDES:
+            colours = None  # a sequence needs G, and enough colours to teach the field
         field = FieldModel(self.n_field_components, self.field_sample, rng)
         cluster_g = None if magnitudes is None else ClusterMagnitudes(magnitudes)
+        sequence = None if colours is None else ClusterSequence(magnitudes, colours)
         for refit in range(self.n_field_refits):
             far = None if sky is None else _far_rows(sky, weight, membership)
             if refit == 0:
                 rows = self._first_field_rows(x - offset, mean, cov, variances, membership, far)
             else:
                 rows = self._field_rows(membership, precise, rng, far)
-            field.fit(x, magnitudes, rows)
-            log_field = field.log_density(x, magnitudes)
+            field.fit(x, magnitudes, rows, colours)
+            covered = None if sequence is None else sequence.coverage(membership)
+            log_field = field.log_density(
+                x, magnitudes, None if covered is None else np.where(covered, colours, np.nan))
             for n_iter in range(1, self.max_iter + 1):
                 log_cluster = log_gaussian_with_errors(x - offset, mean, cov, variances)
                 log_a = np.log(weight) + log_cluster
                 if cluster_g is not None:
                     log_a = log_a + cluster_g.log_density(membership)
+                if sequence is not None:
+                    log_a = log_a + sequence.log_density(membership, covered)
                 log_b = np.log1p(-weight) + log_field
                 if sky is not None:
                     log_a = log_a + sky.cluster_log_density()
@@ -274,6 +286,7 @@ class ClusterFieldMixture(BaseEstimator):
                     sky.update(defining, fit_slope=n_iter & (n_iter - 1) == 0)
         self.membership_ = membership
         self.field_uses_magnitude_ = magnitudes is not None
+        self.uses_colours_ = colours is not None
         self.fit_ = MixtureFit(mean=mean, cov=cov, weight=weight, log_likelihood=log_like,
                                n_iter=n_iter,
                                sky_centre=None if sky is None else sky.centre,

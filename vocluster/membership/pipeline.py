@@ -65,6 +65,7 @@ class MembershipOptions:
     calibrate: bool = True
     use_sky: bool = True
     field_by_magnitude: bool = True
+    cluster_sequence: bool = True    # BP-RP: members lie on one sequence (photometry.py)
     candidate: int = 1
     force: bool = False
     release: str | None = None
@@ -209,7 +210,8 @@ def _estimator_params(options: MembershipOptions, method: str,
               "candidate": options.candidate,
               "min_significance": -np.inf if options.force else MIN_SIGNIFICANCE,
               "mixture": ClusterFieldMixture(use_sky=options.use_sky,
-                                             use_magnitudes=options.field_by_magnitude)}
+                                             use_magnitudes=options.field_by_magnitude,
+                                             use_colours=options.cluster_sequence)}
     if method == "dec":
         params["device"] = options.device
     return params
@@ -297,11 +299,12 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
     magnitudes = None
     if options.field_by_magnitude and "phot_g_mean_mag" in sample.values:
         magnitudes = sample.values["phot_g_mean_mag"][usable]
+    colours = sample.values["bp_rp"][usable] if "bp_rp" in sample.values else None
     try:
         estimator = make_estimator(method, **_estimator_params(
             options, method, target_mean, target_spread, _target_sky(target, positions)))
         estimator.fit(matrix.values[usable], X_err=matrix.errors[usable], positions=positions,
-                      magnitudes=magnitudes,
+                      magnitudes=magnitudes, colours=colours,
                       seed_columns=[i for i, n in enumerate(names)
                                     if not FEATURES[n].needs_positions],
                       astrometry_columns=_astrometry_columns(names), sky_directions=directions)
@@ -352,6 +355,7 @@ def find_members(data, options: MembershipOptions | None = None, *, target: str 
         "sky_term": positions is not None,
         "field_given_g": estimator.mixture_ is not None
         and estimator.mixture_.field_uses_magnitude_,
+        "cluster_sequence": estimator.mixture_ is not None and estimator.mixture_.uses_colours_,
         "target": (target.name or "manual") if target else
         f"candidate {options.candidate} of the blind detection",
         "candidate": estimator.candidate_index_ or "none: stars near the catalogue values",

@@ -1,0 +1,91 @@
+"""The colour term of the calibrated mixture: a cluster's members lie on one sequence in
+the colour-magnitude diagram, field stars that share its motion within their errors do not."""
+
+import numpy as np
+import pytest
+from helpers import f1_score
+from test_real_field_cases import BOX, _stars, _table
+
+from vocluster.membership.photometry import MIN_WIDTH, ClusterSequence
+from vocluster.membership.pipeline import MembershipOptions, Target, find_members
+
+
+def _sequence_colour(g: np.ndarray) -> np.ndarray:
+    return 0.6 + 0.12 * (g - 14)
+
+
+def test_the_sequence_is_measured_from_the_members_and_judges_colours_by_it():
+    rng = np.random.default_rng(0)
+    g = rng.uniform(14, 21, 3000)
+    member = np.arange(3000) < 400
+    colour = np.where(member, _sequence_colour(g) + rng.normal(0, 0.05, 3000),
+                      rng.uniform(0.4, 2.6, 3000))
+    colour[::50] = np.nan  # no BP-RP for some stars
+    sequence = ClusterSequence(g, colour)
+    centres, widths, _ = sequence.sequence(member.astype(float))
+    known = np.isfinite(colour)
+    offsets = np.abs(centres - _sequence_colour(g[known]))
+    assert np.median(offsets) < 0.02 and offsets.max() < 0.06  # flat past the end bins
+    assert np.all(widths >= MIN_WIDTH) and np.median(widths) == pytest.approx(0.05, abs=0.015)
+    covered = sequence.coverage(member.astype(float))
+    assert np.array_equal(covered, np.isfinite(colour))
+    log_p = sequence.log_density(member.astype(float), covered)
+    assert np.all(log_p[np.isnan(colour)] == 0)  # no colour: no term
+    on = np.abs(colour - _sequence_colour(g)) < 0.05
+    off = np.abs(colour - _sequence_colour(g)) > 0.5
+    assert np.median(log_p[on]) > np.median(log_p[off]) + 3
+    # Members only brighter than G = 18: fainter, the sequence is unknown, not extrapolated.
+    bright = member & (g < 18)
+    covered = sequence.coverage(bright.astype(float))
+    assert not covered[g > 18.5].any() and covered[(g < 17.5) & np.isfinite(colour)].all()
+    assert np.all(sequence.log_density(bright.astype(float), covered)[g > 18.5] == 0)
+    assert sequence.sequence(np.zeros(3000)) is None  # no members, no sequence
+    assert np.all(sequence.log_density(np.zeros(3000), np.ones(3000, bool)) == 0)
+
+
+def test_unresolved_binaries_in_the_band_above_the_sequence_are_not_called_off_it():
+    rng = np.random.default_rng(3)
+    n_members, n_field = 1000, 3000
+    single_g = rng.uniform(14, 21, n_members)
+    colour = _sequence_colour(single_g) + rng.normal(0, 0.03, n_members)
+    binary = rng.uniform(size=n_members) < 0.35
+    g = single_g - np.where(binary, rng.uniform(0, 0.75, n_members), 0.0)  # brighter
+    g = np.concatenate([g, rng.uniform(14, 21, n_field)])
+    colour = np.concatenate([colour, rng.uniform(0.4, 2.6, n_field)])
+    member = (np.arange(n_members + n_field) < n_members).astype(float)
+    sequence = ClusterSequence(g, colour)
+    covered = sequence.coverage(member)
+    for _ in range(10):
+        log_p = sequence.log_density(member, covered)
+    # Binaries only slightly brighter than their single star pass as single stars (the
+    # measured width takes them in), so the fitted share is below the true 0.35.
+    assert 0.05 < sequence.binary_share < 0.45
+    binaries = np.flatnonzero(binary)
+    far_off = n_members + np.flatnonzero(
+        np.abs(colour[n_members:] - _sequence_colour(g[n_members:])) > 0.5)
+    assert np.median(log_p[binaries]) > np.median(log_p[far_off]) + 2
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_faint_members_of_a_distant_cluster_are_told_from_comoving_field_stars_by_colour(seed):
+    """A 4 kpc cluster whose faint members' errors (1 mas/yr at G = 21) cover the field's
+    motions: with BP-RP the mixture keeps the members on the sequence and drops the field
+    stars off it, and its probabilities still count what they claim."""
+    rng = np.random.default_rng(seed)
+    field = _stars(rng, 6000, 100.0, 10.0, (BOX / 2, BOX / 2), (0.3, -0.8), 1.0, 0.3, 0.25,
+                   (14, 21))
+    field["bp_rp"] = rng.uniform(0.4, 2.6, 6000)
+    cluster = _stars(rng, 150, 100.0, 10.0, 0.03, (0.6, -1.1), 0.03, 0.25, 0.01, (14, 21))
+    cluster["bp_rp"] = _sequence_colour(cluster["phot_g_mean_mag"]) + rng.normal(0, 0.05, 150)
+    table, truth = _table(field, cluster)
+    target = Target("distant", 0.6, -1.1, 0.25, 100.0, 10.0)
+    scores = {}
+    for use in (False, True):
+        result = find_members(table, MembershipOptions(target=target, cluster_sequence=use))
+        assert result.metadata["cluster_sequence"] is use
+        p = np.asarray(result.table["member_prob"].filled(0.0))
+        member = p >= 0.5
+        scores[use] = f1_score(truth, member)
+        if use:
+            assert abs(p[member].sum() - (member & truth).sum()) <= 0.1 * member.sum()
+    assert scores[True] >= 0.9 and scores[True] >= scores[False] + 0.05, scores
