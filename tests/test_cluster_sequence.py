@@ -29,7 +29,8 @@ def test_the_sequence_is_measured_from_the_members_and_judges_colours_by_it():
     assert np.all(widths >= MIN_WIDTH) and np.median(widths) == pytest.approx(0.05, abs=0.015)
     covered = sequence.coverage(member.astype(float))
     assert np.array_equal(covered, np.isfinite(colour))
-    log_p = sequence.log_density(member.astype(float), covered)
+    sequence.update(member.astype(float), covered)
+    log_p = sequence.log_density_
     assert np.all(log_p[np.isnan(colour)] == 0)  # no colour: no term
     on = np.abs(colour - _sequence_colour(g)) < 0.05
     off = np.abs(colour - _sequence_colour(g)) > 0.5
@@ -38,9 +39,11 @@ def test_the_sequence_is_measured_from_the_members_and_judges_colours_by_it():
     bright = member & (g < 18)
     covered = sequence.coverage(bright.astype(float))
     assert not covered[g > 18.5].any() and covered[(g < 17.5) & np.isfinite(colour)].all()
-    assert np.all(sequence.log_density(bright.astype(float), covered)[g > 18.5] == 0)
+    sequence.update(bright.astype(float), covered)
+    assert np.all(sequence.log_density_[g > 18.5] == 0)
     assert sequence.sequence(np.zeros(3000)) is None  # no members, no sequence
-    assert np.all(sequence.log_density(np.zeros(3000), np.ones(3000, bool)) == 0)
+    sequence.update(np.zeros(3000), np.ones(3000, bool))
+    assert np.all(sequence.log_density_ == 0)
 
 
 def test_unresolved_binaries_in_the_band_above_the_sequence_are_not_called_off_it():
@@ -56,7 +59,8 @@ def test_unresolved_binaries_in_the_band_above_the_sequence_are_not_called_off_i
     sequence = ClusterSequence(g, colour)
     covered = sequence.coverage(member)
     for _ in range(10):
-        log_p = sequence.log_density(member, covered)
+        sequence.update(member, covered)
+    log_p = sequence.log_density_
     # Binaries only slightly brighter than their single star pass as single stars (the
     # measured width takes them in), so the fitted share is below the true 0.35.
     assert 0.05 < sequence.binary_share < 0.45

@@ -248,7 +248,10 @@ class ClusterFieldMixture(BaseEstimator):
             else:
                 rows = self._field_rows(membership, precise, rng, far)
             field.fit(x, magnitudes, rows, colours)
-            covered = None if sequence is None else sequence.coverage(membership)
+            covered = None
+            if sequence is not None:
+                covered = sequence.coverage(membership)
+                sequence.update(membership, covered)
             log_field = field.log_density(
                 x, magnitudes, None if covered is None else np.where(covered, colours, np.nan))
             for n_iter in range(1, self.max_iter + 1):
@@ -257,7 +260,7 @@ class ClusterFieldMixture(BaseEstimator):
                 if cluster_g is not None:
                     log_a = log_a + cluster_g.log_density(membership)
                 if sequence is not None:
-                    log_a = log_a + sequence.log_density(membership, covered)
+                    log_a = log_a + sequence.log_density_
                 log_b = np.log1p(-weight) + log_field
                 if sky is not None:
                     log_a = log_a + sky.cluster_log_density()
@@ -284,6 +287,8 @@ class ClusterFieldMixture(BaseEstimator):
                     # optimiser's tolerance moved the likelihood by more than `tol` each
                     # time, and M67's fit ran to max_iter (5.9 s instead of 1.3 s).
                     sky.update(defining, fit_slope=n_iter & (n_iter - 1) == 0)
+                if sequence is not None and n_iter & (n_iter - 1) == 0:
+                    sequence.update(membership, covered)  # at steps 1, 2, 4, 8... too
         self.membership_ = membership
         self.field_uses_magnitude_ = magnitudes is not None
         self.uses_colours_ = colours is not None

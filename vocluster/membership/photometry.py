@@ -64,6 +64,7 @@ class ClusterSequence:
         low, high = np.quantile(self.colour, [0.001, 0.999])
         self.log_uniform = -np.log(max(high - low, 0.5))
         self.binary_share = BINARY_SHARE_START
+        self.log_density_ = np.zeros(len(magnitudes))
 
     def sequence(self, membership: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -114,16 +115,21 @@ class ClusterSequence:
             covered[np.flatnonzero(self.known)[inside]] = True
         return covered
 
-    def log_density(self, membership: np.ndarray, covered: np.ndarray) -> np.ndarray:
-        """log p(colour | G, cluster) on the `covered` rows (see `coverage`); 0 elsewhere.
+    def update(self, membership: np.ndarray, covered: np.ndarray) -> None:
+        """Measure the sequence from `membership` and set `log_density_`, log p(colour |
+        G, cluster) on the `covered` rows (see `coverage`), 0 elsewhere; it holds until
+        the next update, so the mixture's EM sees a fixed term between updates and
+        converges (measured at every step, the moving sequence and binary share kept the
+        likelihood from settling, and a Pleiades fit ran to its step limit: 20 s).
 
-        The binaries' share is re-estimated from the members at each call (an EM step of
-        its own): the stars' posterior of lying in the binary band, weighted by membership.
+        The binaries' share is re-estimated here too (an EM step of its own): the stars'
+        posterior of lying in the binary band, weighted by membership.
         """
         out = np.zeros(len(membership))
+        self.log_density_ = out
         measured = self.sequence(membership)
         if measured is None:
-            return out
+            return
         rows = covered[self.known]
         centre, width, binary = (values[rows] for values in measured)
         colour = self.colour[rows]
@@ -144,4 +150,3 @@ class ClusterSequence:
             self.binary_share = float(np.clip(weights @ in_band / weights.sum()
                                               / (1.0 - OFF_SEQUENCE_SHARE), *BINARY_SHARE_RANGE))
         out[np.flatnonzero(self.known)[rows]] = np.log(density)
-        return out
