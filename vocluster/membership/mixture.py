@@ -5,11 +5,11 @@ own errors (extreme deconvolution, Bovy et al. 2011), so a faint star with a 1 m
 error is judged against a correspondingly broader cluster. The field is a Gaussian
 mixture fitted to the stars that are not members (those away from the cluster on the
 sky where the table has room for it, see `_far_rows`), as a density of the features
-given each star's G magnitude when G is known (field.py), and of its BP-RP colour
-against the cluster's own sequence in the colour-magnitude diagram when that is known
-(photometry.py); optionally an EFF sky profile
-(spatial.py) competes with the field's measured footprint, and the cluster's mean proper motion
-follows each star's position as perspective demands (perspective.py). The posterior of
+(and BP-RP where known) given each star's G magnitude when G is known (field.py), while
+the cluster's colours follow its own sequence in the colour-magnitude diagram
+(photometry.py); optionally an EFF sky profile (spatial.py) competes with the field's
+measured footprint, and the cluster's mean proper motion follows each star's position
+as perspective demands (perspective.py). The posterior of
 the cluster component is the membership probability: it is what the fitted model says, not a score.
 
 Two physical guards keep the cluster a cluster on deep and distant fields:
