@@ -36,8 +36,8 @@ BINARY_SHARE_START, BINARY_SHARE_RANGE = 0.3, (0.05, 0.7)
 EQUAL_MASS_BINARY = 2.5 * np.log10(2.0)
 # Bins of G in which the sequence's colour and width are measured.
 BIN_WIDTH = 0.5
-# Membership weight a bin needs to measure its own colour and width; thinner bins are
-# interpolated from their neighbours along G.
+# Membership weight a bin needs to give the sequence a point; across thinner bins the
+# sequence runs straight between its neighbours' points.
 MIN_BIN_WEIGHT = 3.0
 # No sequence is narrower than this (mag): Gaia's colour calibration and the spread of
 # a real cluster's single stars.
@@ -52,7 +52,8 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
 
 
 class ClusterSequence:
-    """p(colour | G) of the cluster, remeasured from the membership at every EM step."""
+    """p(colour | G) of the cluster, remeasured from the membership when the mixture asks
+    (`update`: at its EM steps 1, 2, 4, 8...)."""
 
     def __init__(self, magnitudes: np.ndarray, colours: np.ndarray) -> None:
         self.known = np.isfinite(magnitudes) & np.isfinite(colours)
