@@ -186,23 +186,20 @@ class FieldModel:
         if magnitudes is None:
             return self.gmm.score_samples(x)
         known = np.isfinite(magnitudes)
-        with_colour = known & (np.isfinite(colours) if self.with_colour and colours is not None
-                               else np.zeros(len(x), bool))
+        with_colour = np.zeros(len(x), dtype=bool)
+        if self.with_colour and colours is not None:
+            with_colour = known & np.isfinite(colours)
         out = np.empty(len(x))
-        g = magnitudes[known]
-        g_terms = np.empty(len(x))
-        g_terms[known] = (self.magnitudes.log_density_at(g, self.g_density)
-                          - _marginal_log_density(g[:, None], self.gmm, [d]))
         if with_colour.any():
-            rows = with_colour
-            out[rows] = self.gmm.score_samples(
-                np.column_stack([x[rows], magnitudes[rows], colours[rows]])) + g_terms[rows]
-        rows = known & ~with_colour
+            out[with_colour] = self.gmm.score_samples(np.column_stack(
+                [x[with_colour], magnitudes[with_colour], colours[with_colour]]))
+        rows = known & ~with_colour  # the mixture's (features, G) marginal
         if rows.any():
-            points = np.column_stack([x[rows], magnitudes[rows]])
-            out[rows] = (self.gmm.score_samples(points) if not self.with_colour else
-                         _marginal_log_density(points, self.gmm, list(range(d + 1))))
-            out[rows] += g_terms[rows]
+            out[rows] = _marginal_log_density(np.column_stack([x[rows], magnitudes[rows]]),
+                                              self.gmm, list(range(d + 1)))
+        g = magnitudes[known]
+        out[known] += (self.magnitudes.log_density_at(g, self.g_density)
+                       - _marginal_log_density(g[:, None], self.gmm, [d]))
         if not known.all():
             out[~known] = _marginal_log_density(x[~known], self.gmm, list(range(d)))
         return out

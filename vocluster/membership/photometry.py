@@ -67,6 +67,11 @@ class ClusterSequence:
         self.binary_share = BINARY_SHARE_START
         self.log_density_ = np.zeros(len(magnitudes))
 
+    def _measured_bins(self, weights: np.ndarray) -> np.ndarray:
+        """The G bins holding enough membership weight to give the sequence a point."""
+        per_bin = np.bincount(self.cell, weights=weights, minlength=max(len(self.edges) - 1, 1))
+        return np.flatnonzero(per_bin >= MIN_BIN_WEIGHT)
+
     def sequence(self, membership: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The sequence's colour and width at each known row's G, and the colour of the
@@ -80,9 +85,7 @@ class ClusterSequence:
         median absolute offset from that line (x 1.4826), bin by bin, interpolated alike.
         """
         weights = membership[self.known]
-        n_bins = max(len(self.edges) - 1, 1)
-        per_bin = np.bincount(self.cell, weights=weights, minlength=n_bins)
-        measured = np.flatnonzero(per_bin >= MIN_BIN_WEIGHT)
+        measured = self._measured_bins(weights)
         if not len(measured):
             return None
         bins = [self.cell == cell for cell in measured]
@@ -107,10 +110,7 @@ class ClusterSequence:
         refit measures the sequence again from the members the astrometry found there.
         """
         covered = np.zeros(len(membership), dtype=bool)
-        weights = membership[self.known]
-        n_bins = max(len(self.edges) - 1, 1)
-        per_bin = np.bincount(self.cell, weights=weights, minlength=n_bins)
-        measured = np.flatnonzero(per_bin >= MIN_BIN_WEIGHT)
+        measured = self._measured_bins(membership[self.known])
         if len(measured):
             inside = (self.cell >= measured[0]) & (self.cell <= measured[-1])
             covered[np.flatnonzero(self.known)[inside]] = True
