@@ -36,8 +36,10 @@ from vocluster.classification.evaluation import reliability
 from vocluster.classification.morphology import MorphologyClassifier
 from vocluster.classification.preprocessing import Preprocessing
 from vocluster.classification.training import TrainConfig
+from vocluster.cli.classify_commands import MORPHOLOGY_WEIGHT, RECIPES
 from vocluster.io.stamp_files import read_stamp_folder
 
+RECIPE = RECIPES["small-data"]  # the defaults are the recipe's, whatever it becomes
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pandas_m31"
 
 
@@ -55,15 +57,17 @@ def main() -> None:
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=RECIPE["epochs"])
     parser.add_argument("--train-seed", type=int, default=None,
                         help="the nets' seed (default --seed); the folds stay those of --seed")
-    parser.add_argument("--arch", default="resnet18")
-    parser.add_argument("--ensemble", type=int, default=3, help="nets averaged (seeds on)")
-    parser.add_argument("--lr", type=float, default=3e-4)
-    parser.add_argument("--patience", type=int, default=15)
-    parser.add_argument("--crop", type=int, default=64, help="centre crop fed to the net (px)")
-    parser.add_argument("--augment", nargs="+", default=["flip", "rot90", "rotate"])
+    parser.add_argument("--arch", default=RECIPE["arch"])
+    parser.add_argument("--ensemble", type=int, default=RECIPE["ensemble"],
+                        help="nets averaged (seeds on)")
+    parser.add_argument("--lr", type=float, default=RECIPE["lr"])
+    parser.add_argument("--patience", type=int, default=RECIPE["patience"])
+    parser.add_argument("--crop", type=int, default=RECIPE["crop_size"],
+                        help="centre crop fed to the net (px)")
+    parser.add_argument("--augment", nargs="+", default=RECIPE["augment"])
     parser.add_argument("--save", default=None,
                         help="write each stamp's held-out probabilities here (.npz)")
     args = parser.parse_args()
@@ -81,10 +85,12 @@ def main() -> None:
                          Preprocessing("stamp_zscore", channel_recipe="constant",
                                        crop_size=args.crop),
                          class_names={1: "cluster", 2: "galaxy"}, cluster_classes=(1,),
-                         stamp_size=128, pixel_scale_arcsec=0.187, test_time_augmentation=True,
+                         stamp_size=128, pixel_scale_arcsec=0.187,
+                         test_time_augmentation=RECIPE["tta"],
                          ensemble=args.ensemble)
         start = time.perf_counter()
-        config = TrainConfig(epochs=args.epochs, batch_size=32, learning_rate=args.lr,
+        config = TrainConfig(epochs=args.epochs, batch_size=RECIPE["batch_size"],
+                             learning_rate=args.lr,
                              patience=args.patience, seed=train_seed,
                              augmentations=tuple(args.augment))
         net = StampClassifier(card, device="auto", config=config).fit(
@@ -97,7 +103,7 @@ def main() -> None:
         held_out["fold"][test], held_out["recipe"][test], held_out["morphology"][test] = (
             k, p_net, p_morph)
         for name, prob in (("recipe", p_net), ("morphology", p_morph),
-                           ("mean", (p_net + p_morph) / 2)):
+                           ("mean", (1 - MORPHOLOGY_WEIGHT) * p_net + MORPHOLOGY_WEIGHT * p_morph)):
             results[name].append(scores(truth[test], prob))
         print(f"fold {k}: {len(test)} stamps from {len(set(native.groups[test]))} fields; "
               + "; ".join(f"{n} F1 {r[-1]['f1']:.3f} ECE {r[-1]['ece']:.3f}"
