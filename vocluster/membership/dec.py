@@ -39,7 +39,6 @@ from vocluster.membership.detection import detection_space
 from vocluster.membership.methods import subsample
 from vocluster.membership.mixture import ClusterFieldMixture
 from vocluster.membership.seeded import (
-    FIELD_RADIUS,
     cluster_scaled,
     seeded_centroids,
 )
@@ -102,8 +101,7 @@ class DECMembership(MembershipEstimator):
                        rng)
         with torch.inference_mode():
             latent = net.encoder(data).cpu().numpy()
-        centres = seeded_centroids(latent, np.linalg.norm(z, axis=1) > FIELD_RADIUS,
-                                   seed_stars, k, seed)
+        centres = seeded_centroids(latent, np.linalg.norm(z, axis=1), seed_stars, k, seed)
         self.n_clusters_ = len(centres)
         net.centroids = nn.Parameter(torch.as_tensor(centres, dtype=torch.float32, device=device))
         self._cluster(net, data, rng)

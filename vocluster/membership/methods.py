@@ -9,7 +9,7 @@ from sklearn.mixture import GaussianMixture
 from vocluster.membership.base import MIN_SIGNIFICANCE, MembershipEstimator, robust_standardise
 from vocluster.membership.detection import detection_space
 from vocluster.membership.mixture import MIN_SEED_WEIGHT, ClusterFieldMixture
-from vocluster.membership.seeded import FIELD_RADIUS, cluster_scaled, seeded_centroids
+from vocluster.membership.seeded import cluster_scaled, seeded_centroids
 from vocluster.membership.soft import student_t_assignment, target_distribution
 
 # Hunt & Reffert's min_samples, for when the default smoothing finds no group holding the
@@ -45,8 +45,8 @@ class KMeansMembership(MembershipEstimator):
     def _group(self, x, errors, seed_stars, positions):
         z = cluster_scaled(detection_space(x, positions), seed_stars,
                            n_sky_axes=0 if positions is None else 2)
-        centres = seeded_centroids(z, np.linalg.norm(z, axis=1) > FIELD_RADIUS, seed_stars,
-                                   self.n_clusters, self.random_state)
+        centres = seeded_centroids(z, np.linalg.norm(z, axis=1), seed_stars, self.n_clusters,
+                                   self.random_state)
         self.n_clusters_ = len(centres)
         model = KMeans(len(centres), init=centres, n_init=1,
                        random_state=self.random_state).fit(z)
