@@ -93,3 +93,27 @@ def test_faint_members_of_a_distant_cluster_are_told_from_comoving_field_stars_b
         if use:
             assert abs(p[member].sum() - (member & truth).sum()) <= 0.1 * member.sum()
     assert scores[True] >= 0.9 and scores[True] >= scores[False] + 0.05, scores
+
+
+def test_a_field_star_with_a_wild_colour_is_not_taken_for_a_member_with_a_bad_colour():
+    """Faint field stars moving like a distant cluster within their errors, whose BP-RP
+    went wrong (far outside the field's colours): the colour must not make them look more
+    like members than their astrometry does. Bad photometry is the field's as well as the
+    cluster's; with it on the cluster's side only, their colours counted for the cluster."""
+    rng = np.random.default_rng(4)
+    field = _stars(rng, 6000, 100.0, 10.0, (BOX / 2, BOX / 2), (0.3, -0.8), 1.0, 0.3, 0.25,
+                   (14, 21))
+    field["bp_rp"] = rng.uniform(0.4, 2.6, 6000)
+    cluster = _stars(rng, 150, 100.0, 10.0, 0.03, (0.6, -1.1), 0.03, 0.25, 0.01, (14, 21))
+    cluster["bp_rp"] = _sequence_colour(cluster["phot_g_mean_mag"]) + rng.normal(0, 0.05, 150)
+    wild = _stars(rng, 40, 100.0, 10.0, 0.1, (0.6, -1.1), 0.03, 0.25, 0.01, (20, 21))
+    wild["bp_rp"] = np.where(rng.uniform(size=40) < 0.5, rng.uniform(-1.0, 0.0, 40),
+                             rng.uniform(3.2, 4.5, 40))
+    table, _ = _table(field, cluster, wild)
+    is_wild = np.arange(len(table)) >= 6150
+    target = Target("distant", 0.6, -1.1, 0.25, 100.0, 10.0)
+    mean_p = {}
+    for use in (False, True):
+        result = find_members(table, MembershipOptions(target=target, cluster_sequence=use))
+        mean_p[use] = float(np.asarray(result.table["member_prob"].filled(0.0))[is_wild].mean())
+    assert mean_p[True] <= mean_p[False] + 0.02, mean_p

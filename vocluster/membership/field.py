@@ -172,9 +172,18 @@ class FieldModel:
         return self
 
     def log_density(self, x: np.ndarray, magnitudes: np.ndarray | None,
-                    colours: np.ndarray | None = None) -> np.ndarray:
+                    colours: np.ndarray | None = None,
+                    colour_outliers: tuple[float, float] | None = None) -> np.ndarray:
         """log p(features, G[, BP-RP]) per row; the dimensions a row lacks (or the fit did
         not use) are marginalised out.
+
+        `colour_outliers` = (share, log density): that share of the field's colours is
+        spread like the cluster's off-sequence colours (photometry.py), whatever the
+        mixture says. Gaia's BP and RP fluxes of faint or crowded stars go wrong for field
+        stars as often as for members; with outliers on the cluster's side only, a field
+        star whose colour lay in the mixture's Gaussian tails looked like a member with a
+        bad colour (in the Pleiades cone, field stars at G 20.5-21, 30-40 sequence widths
+        off it and with 2 mas parallax errors, got p 0.4-0.45).
 
         With G: the mixture's p(features[, BP-RP] | G) times the field's measured G
         histogram. The mixture's own p(G), a sum of Gaussians, cannot follow the sharp
@@ -193,6 +202,12 @@ class FieldModel:
         if with_colour.any():
             out[with_colour] = self.gmm.score_samples(np.column_stack(
                 [x[with_colour], magnitudes[with_colour], colours[with_colour]]))
+            if colour_outliers is not None:
+                share, log_outlier = colour_outliers
+                without = _marginal_log_density(np.column_stack(
+                    [x[with_colour], magnitudes[with_colour]]), self.gmm, list(range(d + 1)))
+                out[with_colour] = np.logaddexp(np.log1p(-share) + out[with_colour],
+                                                np.log(share) + without + log_outlier)
         rows = known & ~with_colour  # the mixture's (features, G) marginal
         if rows.any():
             out[rows] = _marginal_log_density(np.column_stack([x[rows], magnitudes[rows]]),

@@ -255,7 +255,8 @@ class ClusterFieldMixture(BaseEstimator):
                 covered = sequence.coverage(membership)
                 sequence.update(membership, covered)
             log_field = field.log_density(
-                x, magnitudes, None if covered is None else np.where(covered, colours, np.nan))
+                x, magnitudes, None if covered is None else np.where(covered, colours, np.nan),
+                None if sequence is None else sequence.outliers)
             for n_iter in range(1, self.max_iter + 1):
                 log_cluster = log_gaussian_with_errors(x - offset, mean, cov, variances)
                 log_a = np.log(weight) + log_cluster

@@ -19,7 +19,9 @@ star), so that a colour never vetoes a member alone. The field
 side is the field's Gaussian mixture with BP-RP as one more dimension, so its colours
 are conditioned on each star's motion, parallax and G (field.py): a field star at the
 cluster's distance and magnitude lies on the field's main sequence there, near the
-cluster's, and is judged so. Rows without a colour drop the term on both sides.
+cluster's, and is judged so. Bad colours are the field's too: the same share of its
+colours is spread alike, so a colour far from both never speaks for the cluster.
+Rows without a colour drop the term on both sides.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ class ClusterSequence:
         self.log_uniform = -np.log(max(high - low, 0.5))
         self.binary_share = BINARY_SHARE_START
         self.log_density_ = np.zeros(len(magnitudes))
+
+    @property
+    def outliers(self) -> tuple[float, float]:
+        """(share, log density) of the colours off any sequence: the field has them too
+        (FieldModel.log_density)."""
+        return OFF_SEQUENCE_SHARE, self.log_uniform
 
     def _measured_bins(self, weights: np.ndarray) -> np.ndarray:
         """The G bins holding enough membership weight to give the sequence a point."""
