@@ -218,3 +218,26 @@ def test_one_call_api_takes_a_name_or_catalogue_values(praesepe_like):
     assert by_values.metadata["threshold"] == 0.6
     with pytest.raises(InputError, match="unknown setting"):
         find_members(praesepe_like, colour="red")
+
+
+def test_seeded_field_centroids_hem_in_a_sparse_cluster():
+    """A compact cluster in a broad field, cluster-scaled: K-Means on the whole field puts
+    its centroids where the field is dense, far away; the near ones come from the field
+    stars just beyond the cluster's halo, so the cluster's cell ends near its ball."""
+    from vocluster.membership.seeded import FIELD_RADIUS, NEAR_SHELL, seeded_centroids
+
+    rng = np.random.default_rng(3)
+    cluster = rng.normal(0.0, 0.3, (50, 5))
+    field = rng.normal(0.0, 3.0, (5000, 5))
+    field[:, 0] += 9.0  # dense far away, sparse nearby
+    points = np.vstack([cluster, field])
+    distance = np.linalg.norm(points, axis=1)
+    seed_stars = (np.arange(len(points)) < 50).astype(float)
+    centres = seeded_centroids(points, distance, seed_stars, None, 0)
+    centre_distance = np.linalg.norm(centres[1:], axis=1)
+    near = (distance > NEAR_SHELL[0] * FIELD_RADIUS) & (distance <= NEAR_SHELL[1] * FIELD_RADIUS)
+    assert near.sum() >= 4  # the sparse neighbourhood the near centroids come from
+    assert np.sum(centre_distance <= NEAR_SHELL[1] * FIELD_RADIUS) >= min(10, near.sum() // 2)
+    labels = np.argmin(np.linalg.norm(points[:, None] - centres[None], axis=2), axis=1)
+    assert np.all(labels[:50] == 0)  # the cluster keeps its own cell
+    assert np.all(distance[labels == 0] <= 2 * FIELD_RADIUS)  # which ends near its ball

@@ -68,7 +68,7 @@ def seeded_centroids(points: np.ndarray, cluster_distance: np.ndarray, seed_star
     `NEAR_CENTROIDS` of them come from the field stars just beyond the halo's reach
     (`NEAR_SHELL` ball radii): near a sparse cluster the field is sparse too, so K-Means on
     the whole field puts no centroid there, and the cluster's cell, reaching halfway to
-    the nearest field centroid, took in field stars 6-10 sigma off its motion and
+    the nearest field centroid, took in field stars 5-40 sigma off its motion or
     parallax (a 50-star cluster in 5,000 field stars: 19 of them with DEC, 5 with K-Means).
     """
     field_rows = cluster_distance > FIELD_RADIUS
