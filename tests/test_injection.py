@@ -82,7 +82,10 @@ def test_validate_command_writes_the_report(deep_field, tmp_path, capsys):
     assert payload["n_injections"] == 2 and len(payload["clusters"]) == 2
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert (tmp_path / "report.vot").exists()
-    assert "injected clusters found" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "injected clusters found" in out
+    # The generated field has BP-RP, so the colour term runs and its caveat is said.
+    assert "no photometric noise" in out and "no photometric noise" in payload["caveat"]
 
 
 def test_missing_extra_is_named():
