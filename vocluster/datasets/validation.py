@@ -349,11 +349,9 @@ def run_validation(field: Table, options: MembershipOptions, n_clusters: int,
     injections = validate(field, sample, options, specs, seed,
                           progress=lambda k, n: say(f"injection {k}/{n} done"))
     result = report(injections)
-    if options.cluster_sequence and "bp_rp" in sample.values:
-        result["caveat"] = NOISELESS_COLOURS
     clusters = Table(rows=result["clusters"])
-    if "caveat" in result:
-        clusters.meta["vocluster_validate_caveat"] = result["caveat"]
+    if options.cluster_sequence and "bp_rp" in sample.values:
+        result["caveat"] = clusters.meta["vocluster_validate_caveat"] = NOISELESS_COLOURS
     clusters.meta.update({
         "vocluster_validate_expected_calibration_error": result["expected_calibration_error"],
         "vocluster_validate_median_f1": result["median_f1"],
