@@ -7,6 +7,10 @@ PARSEC photometry with differential reddening, unresolved pairs) is observed wit
 - the field's own astrometric errors: each simulated star takes the errors of the real
   field star nearest to it in G (ocelot's Gaia DR3 method), so a deep field gives
   faint members the errors that faint stars have there;
+- Gaia DR3 photometric noise: that star's G, BP and RP flux errors, modelled from its G and
+  colour (`photometric_errors`, since tables seldom carry them), and DR3's overestimate of
+  faint BP and RP fluxes (Riello et al. 2021), both applied by ocelot, so injected
+  sequences widen and turn blue at the faint end as real ones do;
 - the field's own completeness in G, measured from its magnitude counts (the counts a
   power law fitted to the complete range predicts, against those seen), instead of the
   Gaia selection function ocelot would download from Zenodo.
@@ -18,6 +22,7 @@ field has none, so errors are estimated for every row alike), plus `injected_id`
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +33,7 @@ from astropy.table import MaskedColumn, Table, vstack
 from vocluster.core.columns import QUANTITY_BY_KEY
 from vocluster.core.sample import GaiaSample
 from vocluster.datasets.isochrones import ensure_isochrones, missing_extra
+from vocluster.datasets.photometric_errors import flux_errors
 
 ERROR_KEYS = ("parallax_error", "pmra_error", "pmdec_error")
 PC_PER_SOLAR_MASS_CUBE_ROOT = 1.46  # Jacobi radius ~ 1.46 (M / Msun)^(1/3) pc near the Sun
@@ -92,9 +98,8 @@ def _observation_model(sample: GaiaSample, g_grid: np.ndarray, seen: np.ndarray)
 
     class FieldObservation(GaiaDR3ObservationModel):
         def __init__(self, representative: pd.DataFrame) -> None:
-            # The parent's constructor also demands BP and RP fluxes, which only its
-            # photometric errors use; those are off here (G errors are negligible for
-            # membership), so the astrometric-error machinery is set up directly.
+            # The parent's constructor demands BP and RP magnitudes of the representative
+            # stars, which a table may lack; their flux errors are all it needs of them.
             self.representative_stars = representative
             self.subsample_selection_functions = ()
             self.overestimate_bp_rp_fluxes = True
@@ -106,10 +111,11 @@ def _observation_model(sample: GaiaSample, g_grid: np.ndarray, seen: np.ndarray)
 
     v = sample.values
     known = np.isfinite(v["phot_g_mean_mag"])
+    g = v["phot_g_mean_mag"][known]
+    bp_rp = v["bp_rp"][known] if "bp_rp" in v else np.full(len(g), np.nan)
     representative = pd.DataFrame({
-        "source_id": np.flatnonzero(known),
-        "phot_g_mean_mag": v["phot_g_mean_mag"][known],
-        **{k: v[k][known] for k in ERROR_KEYS}})
+        "source_id": np.flatnonzero(known), "phot_g_mean_mag": g,
+        **{k: v[k][known] for k in ERROR_KEYS}, **flux_errors(g, bp_rp)})
     return FieldObservation(representative)
 
 
@@ -132,15 +138,17 @@ def simulate(spec: ClusterSpec, sample: GaiaSample, seed: int) -> Table:
         metallicity=spec.metallicity, r_core=spec.core_fraction * r_tidal, r_tidal=r_tidal,
         extinction=spec.extinction)
     cluster = SimulatedCluster(parameters, models={"observations": [
-        _observation_model(sample, g_grid, seen)]}, random_seed=seed,
-        features={"photometric_uncertainties": False})
-    observed = cluster.make().observations["gaia_dr3"]
+        _observation_model(sample, g_grid, seen)]}, random_seed=seed)
+    with warnings.catch_warnings():  # ocelot's log10(flux, where=flux > 0): it masks the rest
+        warnings.filterwarnings("ignore", "'where' used without 'out'", UserWarning)
+        observed = cluster.make().observations["gaia_dr3"]
     out = Table()
     for key, column in (("ra", "ra"), ("dec", "dec"), ("pmra", "pmra"), ("pmdec", "pmdec"),
                         ("parallax", "parallax"), ("phot_g_mean_mag", "gaia_dr3_g"),
                         *((k, k) for k in ERROR_KEYS)):
         out[key] = observed[column].to_numpy(dtype=float)
-    out["bp_rp"] = (observed["gaia_dr3_bp"] - observed["gaia_dr3_rp"]).to_numpy(dtype=float)
+    bp_rp = (observed["gaia_dr3_bp"] - observed["gaia_dr3_rp"]).to_numpy(dtype=float)
+    out["bp_rp"] = np.where(np.isfinite(bp_rp), bp_rp, np.nan)  # a flux drawn below zero
     return out
 
 
