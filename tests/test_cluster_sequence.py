@@ -70,6 +70,32 @@ def test_unresolved_binaries_in_the_band_above_the_sequence_are_not_called_off_i
     assert np.median(log_p[binaries]) > np.median(log_p[far_off]) + 2
 
 
+def test_a_sequence_turning_blue_at_the_faint_end_keeps_its_binaries_to_the_red():
+    """DR3 overestimates faint BP fluxes, so a real sequence turns blue at the faint end
+    (the Pleiades' members by 0.5 mag from G 20.2 to 20.8). The single stars 0.75 mag
+    fainter are then bluer, yet binaries stay red of the sequence: a field star to its
+    blue must not pass for a binary."""
+    rng = np.random.default_rng(5)
+
+    def turning(g):
+        return np.where(g < 19.5, _sequence_colour(g), _sequence_colour(19.5) - (g - 19.5))
+
+    g_members = rng.uniform(14, 21, 2000)
+    probes = np.array([19.8, 19.8])
+    g = np.concatenate([g_members, rng.uniform(14, 21, 3000), probes])
+    colour = np.concatenate([turning(g_members) + rng.normal(0, 0.1, 2000),
+                             rng.uniform(0.4, 2.6, 3000), turning(probes) + [0.0, -0.3]])
+    member = (np.arange(len(g)) < 2000).astype(float)
+    sequence = ClusterSequence(g, colour)
+    covered = sequence.coverage(member)
+    for _ in range(5):
+        sequence.update(member, covered)
+    centres, _, binaries = sequence.sequence(member)
+    assert np.all(binaries >= centres)
+    on_sequence, three_widths_blue = sequence.log_density_[-2:]
+    assert on_sequence - three_widths_blue > 3  # as a Gaussian's tail, not a binary band
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_faint_members_of_a_distant_cluster_are_told_from_comoving_field_stars_by_colour(seed):
     """A 4 kpc cluster whose faint members' errors (1 mas/yr at G = 21) cover the field's
