@@ -84,7 +84,7 @@ def test_a_sequence_turning_blue_at_the_faint_end_keeps_its_binaries_to_the_red(
     probes = np.array([19.8, 19.8])
     g = np.concatenate([g_members, rng.uniform(14, 21, 3000), probes])
     colour = np.concatenate([turning(g_members) + rng.normal(0, 0.1, 2000),
-                             rng.uniform(0.4, 2.6, 3000), turning(probes) + [0.0, -0.3]])
+                             rng.uniform(0.4, 2.6, 3000), turning(probes) + np.array([0.0, -0.3])])
     member = (np.arange(len(g)) < 2000).astype(float)
     sequence = ClusterSequence(g, colour)
     covered = sequence.coverage(member)
