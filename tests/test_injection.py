@@ -13,7 +13,7 @@ from vocluster.datasets import isochrones
 from vocluster.datasets.injection import ClusterSpec, completeness_curve, simulate
 from vocluster.datasets.photometric_errors import ZEROPOINTS, band_magnitudes, flux_errors
 from vocluster.datasets.synthetic import make_cone
-from vocluster.datasets.validation import report, run_injection
+from vocluster.datasets.validation import Footprint, report, run_injection, summary_line
 from vocluster.errors import InputError
 from vocluster.io.files import write_table
 from vocluster.membership.pipeline import MembershipOptions, Target
@@ -114,7 +114,26 @@ def test_validate_command_writes_the_report(deep_field, tmp_path, capsys):
     assert payload["n_injections"] == 2 and len(payload["clusters"]) == 2
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert (tmp_path / "report.vot").exists()
-    assert "injected clusters found" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "injected clusters found" in out
+    # Each injection's size on the sky against the table's: those as large as the table
+    # are counted, and the summary says what that means.
+    radius = payload["footprint_radius_deg"]
+    sizes = [c["r_tidal_deg"] for c in payload["clusters"]]
+    assert payload["filling_the_footprint"] == sum(size >= radius for size in sizes)
+    assert ("as large as the table on the sky" in out) == (payload["filling_the_footprint"] > 0)
+
+
+def test_a_cluster_as_large_as_the_table_on_the_sky_is_said(deep_field):
+    sample = load_sample(deep_field, require_positions=True)
+    radius = Footprint(sample).radius
+    near = ClusterSpec(119.2, -60.6, 100.0, -2.0, 6.0, 1000.0)  # 14.6 pc at 100 pc: 8 deg
+    far = ClusterSpec(119.2, -60.6, 5000.0, -2.0, 6.0, 300.0)
+    assert near.r_tidal_deg > radius > far.r_tidal_deg
+    line = summary_line({"n_found": 1, "n_injections": 2, "median_f1": 0.5,
+                         "expected_calibration_error": 0.01, "footprint_radius_deg": radius,
+                         "filling_the_footprint": 1})
+    assert "1 of them as large as the table on the sky" in line
 
 
 def test_missing_extra_is_named():

@@ -62,6 +62,10 @@ class ClusterSpec:
     def r_tidal_pc(self) -> float:
         return PC_PER_SOLAR_MASS_CUBE_ROOT * self.mass ** (1 / 3)
 
+    @property
+    def r_tidal_deg(self) -> float:
+        return float(np.degrees(self.r_tidal_pc / self.distance_pc))
+
 
 def completeness_curve(g: np.ndarray, bin_width: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
     """(G grid, fraction of stars seen) from the field's own magnitude counts.
