@@ -100,8 +100,8 @@ class ClusterSequence:
         being one (`single_`). Unresolved binaries all lie to the red of the sequence, so
         a median over every member puts the sequence too red and too wide, and field
         stars to its blue then look more like members than they are (9 injections into
-        the Pleiades cone with DR3's colour noise: the members' excess over the
-        probabilities given in 0.05 <= p < 0.97 fell from 122 to 103 stars).
+        the Pleiades cone with DR3's colour noise: over the rows given 0.05 <= p < 0.97,
+        the probabilities' sum exceeded the members by 122, and now by 103).
         """
         measured = self._measured_bins(membership[self.known])
         if not len(measured):
