@@ -51,11 +51,11 @@ def test_completeness_falls_off_beyond_the_counts_peak(deep_field):
 
 
 def test_photometric_errors_match_gaia_dr3_medians_and_grow_for_red_faint_stars():
-    def mag_errors(g, bp_rp):
+    def mag_errors(g, bp_rp, release="dr3"):
         g, bp_rp = np.array([g]), np.array([bp_rp])
         flux = {b: 10 ** (-0.4 * (m - ZEROPOINTS[b])) for b, m in band_magnitudes(g, bp_rp).items()}
         return {b: float(1.0857 * e[0] / flux[b.split("_")[1]][0])
-                for b, e in flux_errors(g, bp_rp).items()}
+                for b, e in flux_errors(g, bp_rp, release).items()}
 
     # Gaia EDR3's published medians (typical colour): BP 12 / 108 mmag, RP 6 / 52 mmag
     at_17, at_20 = mag_errors(17.0, 1.0), mag_errors(20.0, 1.0)
@@ -64,6 +64,11 @@ def test_photometric_errors_match_gaia_dr3_medians_and_grow_for_red_faint_stars(
     assert mag_errors(12.0, 1.0)["phot_bp_mean_flux_error"] < 0.002  # the calibration floor
     # an M dwarf at G = 20.5 is faint in BP: its BP error is several times a typical star's
     assert mag_errors(20.5, 3.0)["phot_bp_mean_flux_error"] > 3 * at_20["phot_bp_mean_flux_error"]
+    # DR2's published medians: BP and RP 200 mmag at G = 20, the calibration floor 2 mmag
+    dr2 = mag_errors(20.0, 1.0, "dr2")
+    assert dr2["phot_bp_mean_flux_error"] == pytest.approx(0.2, rel=0.01)
+    assert dr2["phot_rp_mean_flux_error"] == pytest.approx(0.2, rel=0.01)
+    assert 0.01 < mag_errors(17.0, 1.0, "dr2")["phot_bp_mean_flux_error"] < 0.015
 
 
 def test_injected_colours_spread_at_the_faint_end(deep_field):

@@ -119,7 +119,7 @@ def _observation_model(sample: GaiaSample, g_grid: np.ndarray, seen: np.ndarray)
     bp_rp = v["bp_rp"][known] if "bp_rp" in v else np.full(len(g), np.nan)
     representative = pd.DataFrame({
         "source_id": np.flatnonzero(known), "phot_g_mean_mag": g,
-        **{k: v[k][known] for k in ERROR_KEYS}, **flux_errors(g, bp_rp)})
+        **{k: v[k][known] for k in ERROR_KEYS}, **flux_errors(g, bp_rp, sample.release)})
     return FieldObservation(representative)
 
 
