@@ -106,6 +106,7 @@ class ClusterSequence:
         measured = self._measured_bins(membership[self.known])
         if not len(measured):
             return None
+        # (+1e-12: a bin whose members are all far off the sequence still has weights)
         weights = membership[self.known] * (self.single_ + 1e-12)
         bins = [self.cell == cell for cell in measured]
         g_points = np.array([_weighted_quantile(self.g[b], weights[b], 0.5) for b in bins])
@@ -170,11 +171,11 @@ class ClusterSequence:
         on_sequence = (1.0 - self.binary_share) * single + self.binary_share * band
         density = ((1.0 - OFF_SEQUENCE_SHARE) * on_sequence
                    + OFF_SEQUENCE_SHARE * np.exp(self.log_uniform))
-        self.single_[rows] = ((1.0 - OFF_SEQUENCE_SHARE) * (1.0 - self.binary_share) * single
-                              / density)
+        on_sequence_per_density = (1.0 - OFF_SEQUENCE_SHARE) / density
+        self.single_[rows] = (1.0 - self.binary_share) * single * on_sequence_per_density
         weights = membership[self.known][rows]
         if weights.sum() > 0:
-            in_band = (1.0 - OFF_SEQUENCE_SHARE) * self.binary_share * band / density
+            in_band = self.binary_share * band * on_sequence_per_density
             self.binary_share = float(np.clip(weights @ in_band / weights.sum()
                                               / (1.0 - OFF_SEQUENCE_SHARE), *BINARY_SHARE_RANGE))
         out[np.flatnonzero(self.known)[rows]] = np.log(density)
