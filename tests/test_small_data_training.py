@@ -63,6 +63,19 @@ def test_temperature_scaling_softens_an_overconfident_net():
     assert 0.7 < calibrated[labels == 1][correct[labels == 1]].mean() < 0.9
 
 
+def test_the_calibration_error_is_judged_against_a_calibrated_models_counting_noise():
+    rng = np.random.default_rng(1)
+    prob = rng.beta(0.5, 0.5, 100)
+    calibrated = reliability(rng.random(100) < prob, prob)  # labels drawn from the probs
+    assert calibrated["ece_if_calibrated"] > 0.05  # ten bins on 100 stamps: noise
+    assert calibrated["expected_calibration_error"] < 2 * calibrated["ece_if_calibrated"]
+    many = rng.beta(0.5, 0.5, 10_000)
+    assert reliability(rng.random(10_000) < many, many)["ece_if_calibrated"] < 0.015
+    overconfident = reliability(rng.random(100) < prob, np.where(prob > 0.5, 0.99, 0.01))
+    assert (overconfident["expected_calibration_error"]
+            > 5 * overconfident["ece_if_calibrated"])
+
+
 def test_reliability_and_the_majority_check():
     truth = np.array([True] * 30 + [False] * 70)
     curve = reliability(truth, np.where(truth, 0.95, 0.05))

@@ -102,6 +102,8 @@ def test_the_library_training_call_splits_trains_evaluates_and_judges(stamps):
     assert card.metrics["better_than_guessing"] == verdict[0]
     assert len(report.cross_validation["folds"]) == 2
     assert 0.5 < report.cross_validation["f1"]["mean"] <= 1
+    pooled = report.cross_validation["pooled"]  # every stamp scored by its unseeing fold
+    assert 0.5 < pooled["f1"] <= 1 and 0 <= pooled["ece_if_calibrated"] <= 1
     with pytest.raises(InputError, match="test_fraction"):
         train_classifier(stamps.stamps, stamps.labels, stamps.groups, tiny_card(), QUICK,
                          test_fraction=1.0)

@@ -34,13 +34,9 @@ def _binary_scores(truth: np.ndarray, predicted: np.ndarray) -> dict:
             "recall": recall, "f1": 2 * precision * recall / max(precision + recall, 1e-12)}
 
 
-def reliability(truth: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> dict:
-    """Reliability curve and expected calibration error of the cluster probability.
-
-    Equal-width bins; the error is the count-weighted mean |observed fraction - mean
-    probability|, so cluster_prob 0.7 should mean that 70% of such stamps are clusters."""
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    index = np.clip(np.digitize(prob, edges) - 1, 0, n_bins - 1)
+def _calibration_error(truth: np.ndarray, prob: np.ndarray, index: np.ndarray,
+                       n_bins: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """ECE, counts, observed fractions and mean probabilities over the bins `index`."""
     counts = np.bincount(index, minlength=n_bins)
     filled = counts > 0
     observed = np.bincount(index, weights=truth.astype(float), minlength=n_bins)
@@ -49,7 +45,32 @@ def reliability(truth: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> dict:
     mean_p[filled] /= counts[filled]
     ece = float(np.sum(counts[filled] * np.abs(observed[filled] - mean_p[filled]))
                 / max(counts.sum(), 1))
-    return {"expected_calibration_error": ece, "bin_edges": edges.tolist(),
+    return ece, counts, observed, mean_p
+
+
+def reliability(truth: np.ndarray, prob: np.ndarray, n_bins: int = 10,
+                draws: int = 200, seed: int = 0) -> dict:
+    """Reliability curve and expected calibration error of the cluster probability.
+
+    Equal-width bins; the error is the count-weighted mean |observed fraction - mean
+    probability|, so cluster_prob 0.7 should mean that 70% of such stamps are clusters.
+
+    On a hundred stamps the error is mostly counting noise: a perfectly calibrated
+    classifier, whose labels are drawn from its own probabilities, shows about 0.08 with
+    the PAndAS recipe's probabilities on 105 stamps, and 0.035 on 528. That error (the
+    median over `draws` such draws, seeded) is reported beside the measured one as
+    `ece_if_calibrated`: only an error clearly above it says the probabilities lie."""
+    prob = np.asarray(prob, dtype=float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    index = np.clip(np.digitize(prob, edges) - 1, 0, n_bins - 1)
+    ece, counts, observed, mean_p = _calibration_error(np.asarray(truth, bool), prob, index,
+                                                       n_bins)
+    rng = np.random.default_rng(seed)
+    floor = float(np.median([_calibration_error(rng.random(len(prob)) < prob, prob, index,
+                                                n_bins)[0] for _ in range(draws)]))
+    filled = counts > 0
+    return {"expected_calibration_error": ece, "ece_if_calibrated": floor,
+            "bin_edges": edges.tolist(),
             "mean_probability": [float(v) if f else None for v, f in zip(mean_p, filled,
                                                                            strict=True)],
             "observed_fraction": [float(v) if f else None for v, f in zip(observed, filled,

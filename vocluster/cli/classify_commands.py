@@ -193,7 +193,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     def on_fold(k: int, row: dict) -> None:
         print(f"fold {k}/{args.cv}: {row['n']} stamps, cluster F1 {row['f1']:.3f} "
               f"(precision {row['precision']:.3f}, recall {row['recall']:.3f}), "
-              f"ECE {row['ece']:.3f}")
+              f"ECE {row['ece']:.3f} ({row['ece_if_calibrated']:.3f} if calibrated)")
 
     with _progress_bar() as bar:
         task = bar.add_task("training", total=args.epochs * args.ensemble)
@@ -216,8 +216,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                       f"{', '.join(report.fresh_layers) or 'none'}")
     if report.cross_validation:
         cross = report.cross_validation
+        pooled = cross["pooled"]
         print(f"{args.cv}-fold grouped cross-validation: cluster F1 {cross['f1']['mean']:.3f} "
-              f"+- {cross['f1']['std']:.3f}, ECE {cross['ece']['mean']:.3f}")
+              f"+- {cross['f1']['std']:.3f}, ECE {cross['ece']['mean']:.3f} per fold "
+              f"({cross['ece_if_calibrated']['mean']:.3f} if calibrated); all held-out "
+              f"stamps: F1 {pooled['f1']:.3f}, ECE {pooled['expected_calibration_error']:.3f} "
+              f"({pooled['ece_if_calibrated']:.3f} if calibrated)")
     for row in report.history.epochs:
         print(f"epoch {row['epoch'] + 1}: train loss {row['train_loss']:.3f}  "
               f"val loss {row['val_loss']:.3f}  val accuracy {row['val_accuracy']:.3f}")
@@ -248,7 +252,9 @@ def _print_report(report: dict, class_names: dict) -> None:
     if "best_f1_threshold" in binary:
         print(f"best-F1 threshold {binary['best_f1_threshold']:.3f}")
     curve = binary["reliability"]
-    print(f"expected calibration error {curve['expected_calibration_error']:.3f}; reliability "
+    print(f"expected calibration error {curve['expected_calibration_error']:.3f} (a perfectly "
+          f"calibrated model would show {curve['ece_if_calibrated']:.3f} on these stamps); "
+          f"reliability "
           + ", ".join(f"{p:.2f}->{o:.2f} (n={n})" for p, o, n in zip(
               curve["mean_probability"], curve["observed_fraction"], curve["counts"],
               strict=True) if p is not None))
