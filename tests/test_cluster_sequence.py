@@ -6,6 +6,7 @@ import pytest
 from helpers import f1_score
 from test_real_field_cases import BOX, _stars, _table
 
+from vocluster.membership.field import FieldColours
 from vocluster.membership.photometry import MIN_WIDTH, ClusterSequence
 from vocluster.membership.pipeline import MembershipOptions, Target, find_members
 
@@ -143,3 +144,34 @@ def test_a_field_star_with_a_wild_colour_is_not_taken_for_a_member_with_a_bad_co
         result = find_members(table, MembershipOptions(target=target, cluster_sequence=use))
         mean_p[use] = float(np.asarray(result.table["member_prob"].filled(0.0))[is_wild].mean())
     assert mean_p[True] <= mean_p[False] + 0.02, mean_p
+
+
+def test_the_fields_colours_follow_its_sequence_at_each_parallax():
+    """p(BP-RP | G, parallax) of the field: nearby and distant field stars of one G have
+    different colours, and the field's density at the cluster's distance must be the one
+    of the field's own sequence there, as sharp as it is (a Gaussian mixture in colour
+    spread it, and field stars on the cluster's sequence got the colour's credit)."""
+    rng = np.random.default_rng(0)
+    n = 40_000
+    g = rng.uniform(14, 20, n)
+    near = rng.random(n) < 0.5
+    parallax = np.where(near, rng.normal(5.0, 0.3, n), rng.normal(0.5, 0.3, n))
+    colour = (np.where(near, 1.0 + 0.3 * (g - 14), 0.6 + 0.1 * (g - 14))
+              + rng.normal(0, 0.04, n))
+    field = FieldColours(g, colour, parallax)
+    field.fit(np.ones(n, dtype=bool))
+    grid = np.arange(-1.0, 4.0, 0.005)
+
+    def density(mag: float, plx: float) -> np.ndarray:
+        ones = np.ones(len(grid))
+        return np.exp(field.log_density(mag * ones, grid, plx * ones))
+
+    for plx, peak in ((5.0, 1.9), (0.5, 0.9)):
+        at = density(17.0, plx)
+        assert np.sum(at) * 0.005 == pytest.approx(1.0, abs=0.02)
+        assert grid[np.argmax(at)] == pytest.approx(peak, abs=0.06)
+        assert at.max() > 3.0  # a 0.04-mag sequence stays sharp: > 3 per mag at its peak
+    # Only the near half is taught: a sparse cell borrows its G slice's colours, never 0.
+    field.fit(near)
+    assert density(17.0, 0.5).min() > 0
+    assert grid[np.argmax(density(17.0, 0.5))] == pytest.approx(1.9, abs=0.06)

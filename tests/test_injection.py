@@ -104,8 +104,8 @@ def test_report_completeness_falls_with_magnitude(deep_field):
     completeness = np.array([np.nan if c is None else c for c in result["completeness_by_g"]])
     counts = np.asarray(result["injected_by_g"])
     populated = np.flatnonzero(counts >= 10)
-    assert completeness[populated[0]] == 1.0  # bright members: all found
-    assert completeness[populated[-1]] < completeness[populated[0]]  # faint ones: not all
+    assert np.all(completeness[populated[:3]] == 1.0)  # bright members: all found
+    assert completeness[populated[-2:]].min() < 1.0  # the faintest ones: not all
     assert 0.0 <= result["expected_calibration_error"] <= 1.0
 
 

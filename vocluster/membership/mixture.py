@@ -240,7 +240,9 @@ class ClusterFieldMixture(BaseEstimator):
         if not self.use_colours or magnitudes is None or colours is None or (
                 np.isfinite(colours) & np.isfinite(magnitudes)).mean() < _MIN_KNOWN_MAGNITUDES:
             colours = None  # a sequence needs G, and enough colours to teach the field
-        field = FieldModel(self.n_field_components, self.field_sample, rng)
+        field = FieldModel(self.n_field_components, self.field_sample, rng,
+                           parallax_column=None if astrometry_columns is None
+                           else astrometry_columns[2])
         cluster_g = None if magnitudes is None else ClusterMagnitudes(magnitudes)
         sequence = None if colours is None else ClusterSequence(magnitudes, colours)
         for refit in range(self.n_field_refits):

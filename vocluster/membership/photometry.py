@@ -16,10 +16,10 @@ differential reddening as they are at that G); a band between it and the equal-m
 binary sequence for the unresolved binaries (their share fitted); and a small share
 spread over the table's colours (blue stragglers, bad BP/RP photometry of a crowded
 star), so that a colour never vetoes a member alone. The field
-side is the field's Gaussian mixture with BP-RP as one more dimension, so its colours
-are conditioned on each star's motion, parallax and G (field.py): a field star at the
-cluster's distance and magnitude lies on the field's main sequence there, near the
-cluster's, and is judged so. Bad colours are the field's too: the same share of its
+side is the field's colours given each star's G and parallax, a smoothed histogram of
+the field's own stars (field.py, FieldColours): a field star at the cluster's distance
+and magnitude lies on the field's main sequence there, near the cluster's, and is
+judged so. Bad colours are the field's too: the same share of its
 colours is spread alike, so a colour far from both never speaks for the cluster.
 Rows without a colour drop the term on both sides.
 """
