@@ -6,7 +6,10 @@ sends it with STILTS exactly as TOPCAT would, and waits for the members table
 vocluster broadcasts back. Prints how long each trip took, with the STILTS JVM
 start-up included and excluded (from vocluster's first progress message).
 
-    python3 samp_hub_scripts/round_trip.py [--rows 10000] [--repeat 1]
+    python3 samp_hub_scripts/round_trip.py [--rows 10000 | --table FILE] [--repeat 1]
+
+`--table` sends a file of yours instead (FITS, VOTable, CSV: whatever STILTS reads), as
+a TOPCAT user would send a loaded table.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ class _Watcher:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--table", type=Path, default=None,
+                        help="send this table instead of a synthetic one of --rows")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vocluster-demo-"))
@@ -79,10 +84,12 @@ def main() -> None:
                                "--results-dir", str(work / "results")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        cone = make_cone("NGC 2632", seed=1, n_stars=args.rows)
-        cone.remove_column("true_member")
-        table = work / "praesepe_like.vot"
-        cone.write(table, format="votable")
+        table = args.table
+        if table is None:
+            cone = make_cone("NGC 2632", seed=1, n_stars=args.rows)
+            cone.remove_column("true_member")
+            table = work / "praesepe_like.vot"
+            cone.write(table, format="votable")
         watcher = _Watcher()
         watcher.wait_for_vocluster()
         included, excluded = [], []
@@ -93,7 +100,8 @@ def main() -> None:
             print(f"trip {i + 1}: {total:.2f} s with STILTS start-up, {own:.2f} s without; "
                   f"result {params['url']}")
         print(f"median over {args.repeat}: {statistics.median(included):.2f} s incl. JVM, "
-              f"{statistics.median(excluded):.2f} s excl. JVM ({args.rows} rows)")
+              f"{statistics.median(excluded):.2f} s excl. JVM "
+              f"({table.name if args.table else f'{args.rows} rows'})")
         watcher.client.disconnect()
     finally:
         daemon.send_signal(signal.SIGTERM)
