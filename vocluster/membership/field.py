@@ -31,8 +31,8 @@ FIELD_G_SMOOTHING = 0.25
 REFIT_MAX_ITER = 25
 # FieldColours: BP-RP in 0.05-mag bins smoothed by one bin (sharper than any cluster's
 # sequence), G in 0.25-mag bins, parallax in equal-count bins of the field, linear
-# between bin centres; a sparse cell is shrunk towards its G slice's colours by this many
-# stars.
+# between bin centres; a sparse cell is shrunk towards its G slice's colours, and a slice
+# towards all the field's, by this many stars.
 COLOUR_BIN = 0.05
 COLOUR_G_BIN = 0.25
 PARALLAX_BINS = 8
@@ -149,17 +149,19 @@ class FieldColours:
         g, c = magnitudes[self.known], colours[self.known]
         low, high = np.quantile(c, [0.001, 0.999])
         self.colour_edges = np.arange(low - 0.5, high + 0.5 + COLOUR_BIN, COLOUR_BIN)
-        g_edges = np.arange(g.min(), g.max() + COLOUR_G_BIN, COLOUR_G_BIN)
+        g_edges = np.arange(g.min(), g.max() + 2 * COLOUR_G_BIN, COLOUR_G_BIN)
         self.g_centres = 0.5 * (g_edges[1:] + g_edges[:-1])
         self.g_index = _bin_index(g, g_edges)
         self.parallax_centres = np.zeros(1)
         self.parallax_index = np.zeros(len(g), dtype=int)
-        if parallax is not None:
-            plx = parallax[self.known]
-            edges = np.unique(np.quantile(plx, np.linspace(0, 1, PARALLAX_BINS + 1)))
+        plx = None if parallax is None else parallax[self.known]
+        quantiles = np.linspace(0, 1, PARALLAX_BINS + 1)
+        edges = np.zeros(1) if plx is None else np.unique(np.quantile(plx, quantiles))
+        if len(edges) > 1:  # else one parallax bin: all the stars share one value
             self.parallax_index = _bin_index(plx, edges)
-            self.parallax_centres = np.array([np.median(plx[self.parallax_index == i])
-                                              for i in range(len(edges) - 1)])
+            self.parallax_centres = np.array([  # medians: the outer bins reach far
+                np.median(plx[self.parallax_index == i]) if np.any(self.parallax_index == i)
+                else 0.5 * (edges[i] + edges[i + 1]) for i in range(len(edges) - 1)])
         self.shape = (len(self.g_centres), len(self.parallax_centres),
                       len(self.colour_edges) - 1)
         self.cell = np.ravel_multi_index(
@@ -171,9 +173,15 @@ class FieldColours:
         counts = np.bincount(self.cell, weights=field[self.known].astype(float),
                              minlength=int(np.prod(self.shape))).reshape(self.shape)
         smooth = gaussian_filter1d(counts, 1.0, axis=2, mode="constant")
-        per_cell = smooth.sum(axis=2, keepdims=True)
+        # A cell borrows from its G slice, and a slice from all G: where the cluster is
+        # most of the stars (the bright end of a nearby cluster), the field's colours are
+        # then those of its stars elsewhere, never nothing.
+        every_g = smooth.sum(axis=(0, 1))
+        every_g = every_g / max(every_g.sum(), 1e-12)
         g_slice = smooth.sum(axis=1, keepdims=True)
-        g_slice = g_slice / np.maximum(g_slice.sum(axis=2, keepdims=True), 1e-12)
+        g_slice = ((g_slice + PRIOR_STARS * every_g)
+                   / (g_slice.sum(axis=2, keepdims=True) + PRIOR_STARS))
+        per_cell = smooth.sum(axis=2, keepdims=True)
         self.table = (smooth + PRIOR_STARS * g_slice) / (per_cell + PRIOR_STARS) / COLOUR_BIN
 
     def log_density(self, magnitudes: np.ndarray, colours: np.ndarray,
