@@ -52,6 +52,17 @@ def _marginal_log_density(points: np.ndarray, gmm: GaussianMixture, dims: list[i
     return logsumexp(np.array(parts), axis=0)
 
 
+def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+
+
+def _between(values: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lower centre's index, share of the upper one) of each value; flat beyond the ends."""
+    position = np.interp(values, centres, np.arange(len(centres), dtype=float))
+    low = np.floor(position).astype(int)
+    return low, position - low
+
+
 class MagnitudeHistogram:
     """A G distribution as a smoothed, weighted histogram (the cluster's or the field's).
 
@@ -64,8 +75,7 @@ class MagnitudeHistogram:
         self.known = np.isfinite(magnitudes)
         g = magnitudes[self.known]
         self.edges = np.arange(g.min() - 1.0, g.max() + 1.0 + bin_width, bin_width)
-        self.cell = np.clip(np.searchsorted(self.edges, g, side="right") - 1, 0,
-                            len(self.edges) - 2)
+        self.cell = _bin_index(g, self.edges)
         self.bin_width = bin_width
         self.sigma_bins = smoothing / bin_width
         self.floor = floor
@@ -99,9 +109,7 @@ class MagnitudeHistogram:
 
     def log_density_at(self, magnitudes: np.ndarray, density: np.ndarray) -> np.ndarray:
         """log of a binned density at any G (the edge bins beyond the range)."""
-        cell = np.clip(np.searchsorted(self.edges, magnitudes, side="right") - 1, 0,
-                       len(self.edges) - 2)
-        return np.log(density[cell])
+        return np.log(density[_bin_index(magnitudes, self.edges)])
 
 
 class ClusterMagnitudes(MagnitudeHistogram):
@@ -199,17 +207,6 @@ class FieldColours:
                 p_bin = np.minimum(p_low + p_step, self.shape[1] - 1)
                 density += g_weight * p_weight * self.table[g_bin, p_bin, colour]
         return np.log(np.maximum(density, 1e-300))
-
-
-def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
-
-
-def _between(values: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(lower centre's index, share of the upper one) of each value; flat beyond the ends."""
-    position = np.interp(values, centres, np.arange(len(centres), dtype=float))
-    low = np.floor(position).astype(int)
-    return low, position - low
 
 
 class FieldModel:
