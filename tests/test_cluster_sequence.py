@@ -175,3 +175,13 @@ def test_the_fields_colours_follow_its_sequence_at_each_parallax():
     field.fit(near)
     assert density(17.0, 0.5).min() > 0
     assert grid[np.argmax(density(17.0, 0.5))] == pytest.approx(1.9, abs=0.06)
+
+
+def test_one_wild_magnitude_or_colour_does_not_blow_up_the_fields_colour_table():
+    rng = np.random.default_rng(1)
+    g, colour = rng.uniform(14, 20, 5000), rng.normal(1.2, 0.4, 5000)
+    g[0], colour[1] = 1e6, 1e7  # a corrupt row: bins to there would need gigabytes
+    field = FieldColours(g, colour, rng.normal(1.0, 0.8, 5000))
+    assert np.prod(field.shape) < 100_000
+    field.fit(np.ones(5000, dtype=bool))
+    assert np.all(np.isfinite(field.log_density(g[:3], colour[:3], np.ones(3))))

@@ -155,9 +155,12 @@ class FieldColours:
         if parallax is not None:
             self.known &= np.isfinite(parallax)
         g, c = magnitudes[self.known], colours[self.known]
+        # The bins span the bulk of the values (beyond it, the edge bins): one row with a
+        # wild G or colour (1e6) must not make the table hold billions of empty bins.
         low, high = np.quantile(c, [0.001, 0.999])
         self.colour_edges = np.arange(low - 0.5, high + 0.5 + COLOUR_BIN, COLOUR_BIN)
-        g_edges = np.arange(g.min(), g.max() + 2 * COLOUR_G_BIN, COLOUR_G_BIN)
+        g_low, g_high = np.quantile(g, [0.001, 0.999])
+        g_edges = np.arange(g_low, g_high + 2 * COLOUR_G_BIN, COLOUR_G_BIN)
         self.g_centres = 0.5 * (g_edges[1:] + g_edges[:-1])
         self.parallax_centres = np.zeros(1)
         parallax_index = np.zeros(len(g), dtype=int)
