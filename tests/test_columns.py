@@ -128,3 +128,14 @@ def test_columns_mapping_and_format_on_the_command_line(tmp_path, capsys):
     code = main(["members", str(path), "--format", "ecsv", "--columns", "pmra=nothing",
                  "-o", str(tmp_path / "o2.vot")])
     assert code == 2 and "no column 'nothing'" in capsys.readouterr().err
+
+
+def test_impossible_magnitudes_and_colours_are_taken_as_unknown_and_said():
+    t = Table({"pmra": [1.0, 2.0, 3.0], "pmdec": [1.0, 2.0, 3.0], "parallax": [1.0, 1.0, 1.0],
+               "phot_g_mean_mag": [15.0, 1e6, 99.0], "bp_rp": [1.0, 1e7, -0.3]})
+    sample = load_sample(t)
+    assert np.array_equal(np.isnan(sample.values["phot_g_mean_mag"]), [False, True, True])
+    assert np.array_equal(np.isnan(sample.values["bp_rp"]), [False, True, False])
+    assert "2 row(s) with phot_g_mean_mag outside -2..25 mag taken as unknown" in sample.notes
+    assert np.all(np.isfinite(sample.values["parallax_error"]))  # estimated from G or not
+    assert t["phot_g_mean_mag"][1] == 1e6  # the user's table is left as it was

@@ -79,6 +79,26 @@ class GaiaSample:
         return "ra" in self.values and "dec" in self.values
 
 
+# Values no star can have: the brightest star in G is about -1.5 (Sirius), Gaia reaches
+# about 21, and BP-RP runs from about -1 to 8. Outside these wide bounds a value is a
+# corrupt or placeholder entry (99, 1e6), and it is taken as unknown: histograms in G or
+# colour spanned to it would be millions of empty bins, and move the result (one G = 1e6
+# row in the M67 field changed the member count by 12).
+PHOTOMETRY_BOUNDS = {"phot_g_mean_mag": (-2.0, 25.0), "bp_rp": (-5.0, 15.0)}
+
+
+def _drop_impossible_photometry(values: dict[str, np.ndarray], notes: list[str]) -> None:
+    for key, (low, high) in PHOTOMETRY_BOUNDS.items():
+        if key not in values:
+            continue
+        column = values[key] = np.asarray(values[key], dtype=float).copy()
+        wild = np.isfinite(column) & ((column < low) | (column > high))
+        if wild.any():
+            column[wild] = np.nan
+            notes.append(f"{int(wild.sum())} row(s) with {key} outside {low:g}..{high:g} mag "
+                         f"taken as unknown")
+
+
 def _fill_errors(values: dict[str, np.ndarray], notes: list[str], release: str | None
                  ) -> bool:
     """Make sure every astrometric quantity has an error column, saying how it was made.
@@ -127,6 +147,7 @@ def load_sample(table: Table, require_positions: bool = False, release: str | No
     values = {key: column_values(table, columns, key)
               for key in columns.columns if key != "source_id"}
     notes: list[str] = []
+    _drop_impossible_photometry(values, notes)
     release = release or detect_release(table)
     estimated = _fill_errors(values, notes, release)
     return GaiaSample(columns=columns, values=values, notes=notes, errors_estimated=estimated,
