@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from vocluster.core.sample import load_sample
+from vocluster.core.sample import GaiaSample, load_sample
+from vocluster.datasets.injection import ClusterSpec
 from vocluster.datasets.validation import (
     Footprint,
     Injection,
@@ -33,8 +34,15 @@ from vocluster.datasets.validation import (
     run_injection,
 )
 from vocluster.errors import InputError
-from vocluster.membership.pipeline import MembershipOptions, Target, find_members
+from vocluster.membership.pipeline import (
+    MembershipOptions,
+    MembershipResult,
+    Target,
+    find_members,
+)
 
+GRID_DISTANCES = "100,300,1000,3000,10000"  # pc
+GRID_MASSES = "100,300,1000,3000,5000"  # solar masses
 METHODS = {"default": MembershipOptions(),
            "hdbscan-raw": MembershipOptions(method="hdbscan", calibrate=False)}
 
@@ -46,25 +54,45 @@ def load_field(shared: Path, name: str) -> Table:
     return Table.read(gaia / f"fields/{name}.fits")
 
 
-def run(field_name: str, field: Table, method: str, mode: str, pairs, seeds: int
-        ) -> list[Injection]:
-    options = METHODS[method]
+def options_for(method: str, mode: str) -> MembershipOptions:
+    """A method's options, guided by the injected cluster's values or blind."""
     if mode == "values":  # any target: run_injection gives the injected cluster's values
-        options = replace(options, target=Target("catalogue values", 0.0, 0.0, 1.0))
-    sample = load_sample(field, require_positions=True)
+        return replace(METHODS[method], target=Target("catalogue values", 0.0, 0.0, 1.0))
+    return METHODS[method]
+
+
+def grid_pairs(distances: str, masses: str) -> list[tuple[float, float]]:
+    """(distance, mass) of every cell, from comma-separated lists."""
+    return [(float(d), float(m)) for d in distances.split(",") for m in masses.split(",")]
+
+
+def real_cluster(field: Table) -> MembershipResult | None:
+    """The field's own cluster, which injections keep away from (None if none is found)."""
+    try:
+        return find_members(field, MembershipOptions())
+    except InputError:
+        return None
+
+
+def grid_specs(field_name: str, sample: GaiaSample, pairs: list[tuple[float, float]], seed: int,
+               real: MembershipResult | None) -> list[ClusterSpec]:
+    """The clusters of the grid for one seed; the same pairs and seed give the same clusters."""
     footprint = Footprint(sample)
     outside = sorted({d for d, _ in pairs if not footprint.holds(d)})
     if outside:  # a table cut at plx > 3.3 mas cannot hold a 1 kpc cluster: nothing to score
         print(f"  {field_name}: skipping {', '.join(f'{d:g}' for d in outside)} pc, outside "
               f"the table's parallax range")
-        pairs = [(d, m) for d, m in pairs if footprint.holds(d)]
-    try:
-        real = find_members(field, MembershipOptions())
-    except InputError:
-        real = None
+    return injections_at(sample, [(d, m) for d, m in pairs if footprint.holds(d)], seed, real)
+
+
+def run(field_name: str, field: Table, method: str, mode: str, pairs, seeds: int
+        ) -> list[Injection]:
+    options = options_for(method, mode)
+    sample = load_sample(field, require_positions=True)
+    real = real_cluster(field)
     out = []
     for seed in range(seeds):
-        for spec in injections_at(sample, pairs, seed, real):
+        for spec in grid_specs(field_name, sample, pairs, seed, real):
             start = time.perf_counter()
             try:
                 injection = run_injection(field, sample, spec, options, seed)
@@ -104,15 +132,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared"))
     parser.add_argument("--fields", default="m67,pleiades")
-    parser.add_argument("--distances", default="100,300,1000,3000,10000")
-    parser.add_argument("--masses", default="100,300,1000,3000,5000")
+    parser.add_argument("--distances", default=GRID_DISTANCES)
+    parser.add_argument("--masses", default=GRID_MASSES)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--methods", default="default,hdbscan-raw")
     parser.add_argument("--modes", default="values,blind")
     args = parser.parse_args()
-    distances = [float(d) for d in args.distances.split(",")]
-    masses = [float(m) for m in args.masses.split(",")]
-    pairs = [(d, m) for d in distances for m in masses]
+    pairs = grid_pairs(args.distances, args.masses)
     start = time.perf_counter()
     for name in args.fields.split(","):
         field = load_field(Path(args.shared), name)
