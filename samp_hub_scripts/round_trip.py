@@ -35,6 +35,7 @@ class _Watcher:
 
     def __init__(self):
         self.events: queue.Queue = queue.Queue()
+        self.senders: list[subprocess.Popen] = []  # STILTS may wait on for other replies
         self.client = SAMPIntegratedClient(name="round-trip watcher", addr="127.0.0.1")
         self.client.connect()
         for mtype in ("table.load.votable", "vocluster.job.progress"):
@@ -56,8 +57,9 @@ class _Watcher:
         while not self.events.empty():  # late notifications of the previous trip
             self.events.get_nowait()
         start = time.perf_counter()
-        subprocess.Popen(["stilts", "tpipe", f"in={table}", "omode=samp"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.senders.append(subprocess.Popen(["stilts", "tpipe", f"in={table}", "omode=samp"],
+                                             stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL))
         first_progress = None
         while True:
             stamp, mtype, params = self.events.get(timeout=300)
@@ -83,6 +85,7 @@ def main() -> None:
     daemon = subprocess.Popen([sys.executable, "-m", "vocluster.cli.main", "serve",
                                "--results-dir", str(work / "results")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watcher = None
     try:
         table = args.table
         if table is None:
@@ -104,6 +107,8 @@ def main() -> None:
               f"({table.name if args.table else f'{args.rows} rows'})")
         watcher.client.disconnect()
     finally:
+        for sender in watcher.senders if watcher else []:
+            sender.terminate()
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=60)
         hub.stop()

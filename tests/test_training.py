@@ -109,6 +109,19 @@ def test_the_library_training_call_splits_trains_evaluates_and_judges(stamps):
                          test_fraction=1.0)
 
 
+def test_cross_validation_of_a_fine_tuning_starts_every_fold_from_the_weights(stamps, tmp_path):
+    from vocluster.classification.workflow import cross_validate
+
+    weights = tmp_path / "learnt.pt"
+    torch.save(fitted(stamps).net.state_dict(), weights)
+    # One step at a negligible rate: each fold's net stays where it started.
+    still = replace(QUICK, epochs=1, learning_rate=1e-9)
+    scores = {start: cross_validate(stamps.stamps, stamps.labels, stamps.groups, tiny_card(),
+                                    still, 3, "cpu", pretrained=start)["pooled"]["accuracy"]
+              for start in (None, weights)}
+    assert scores[weights] > 0.7 and scores[weights] > scores[None] + 0.15
+
+
 def test_wrong_inputs_are_named(stamps):
     classifier = StampClassifier(tiny_card(), device="cpu", config=QUICK)
     with pytest.raises(InputError, match="takes 5 bands"):

@@ -80,7 +80,8 @@ def train_classifier(stamps: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     fresh = load_pretrained(classifier.net, pretrained) if pretrained else None
     cross = None
     if cv_folds:
-        cross = cross_validate(stamps, labels, groups, card, config, cv_folds, device, on_fold)
+        cross = cross_validate(stamps, labels, groups, card, config, cv_folds, device, on_fold,
+                               pretrained)
         card.metrics["cross_validation"] = cross
     classifier.fit(stamps[keep], labels[keep], groups[keep], checkpoint, resume, on_batch)
     held_out, useful, verdict = None, False, "no held-out split to judge it on"
@@ -96,7 +97,8 @@ def train_classifier(stamps: np.ndarray, labels: np.ndarray, groups: np.ndarray,
 
 def cross_validate(stamps: np.ndarray, labels: np.ndarray, groups: np.ndarray,
                    card: ModelCard, config: TrainConfig, folds: int, device: str = "auto",
-                   on_fold: Callable[[int, dict], None] | None = None) -> dict:
+                   on_fold: Callable[[int, dict], None] | None = None,
+                   pretrained: str | Path | None = None) -> dict:
     """Grouped K-fold by field/galaxy: each fold's stamps are never seen in its training.
 
     Parameters
@@ -115,6 +117,9 @@ def cross_validate(stamps: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     device : {"auto", "cpu", "cuda"}
     on_fold : callable, optional
         Called with (fold number, fold row) as each fold ends.
+    pretrained : path, optional
+        Weights every fold's net starts from, as the final fit does: the folds measure
+        the recipe that made the model, not training from scratch.
 
     Returns
     -------
@@ -140,6 +145,8 @@ def cross_validate(stamps: np.ndarray, labels: np.ndarray, groups: np.ndarray,
     held_out = np.zeros((len(labels), len(card.classes)))
     for k, (train_idx, test_idx) in enumerate(splitter.split(stamps, labels, groups), 1):
         fold = StampClassifier(copy.deepcopy(card), device=device, config=config)
+        if pretrained:
+            load_pretrained(fold.net, pretrained)
         fold.fit(stamps[train_idx], labels[train_idx], groups[train_idx])
         held_out[test_idx] = fold.predict_proba(stamps[test_idx])
         report = evaluate_predictions(labels[test_idx], held_out[test_idx],
