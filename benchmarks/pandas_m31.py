@@ -68,6 +68,7 @@ def scores(truth: np.ndarray, prob: np.ndarray) -> dict[str, float]:
 
 
 def pandas_card(args: argparse.Namespace, name: str = "pandas-m31") -> ModelCard:
+    """The card of the nets compared: one g band, cluster (1) or galaxy (2), 128-px stamps."""
     return ModelCard(name, args.arch, ("g",), (1, 2),
                      Preprocessing("stamp_zscore", channel_recipe="constant",
                                    crop_size=args.crop),
@@ -77,7 +78,7 @@ def pandas_card(args: argparse.Namespace, name: str = "pandas-m31") -> ModelCard
 
 
 def pretrain_on_simulated(n: int, args: argparse.Namespace, seed: int) -> Path:
-    """Weights of a net trained on n simulated stamps (written beside the system's temp)."""
+    """Path of the weights of a net trained on n simulated stamps (in the temp folder)."""
     start = time.perf_counter()
     simulated = simulate_ground_stamps(n, seed=seed)
     config = TrainConfig(epochs=PRETRAIN_EPOCHS, batch_size=64, learning_rate=1e-3,
