@@ -35,7 +35,9 @@ class _Watcher:
 
     def __init__(self):
         self.events: queue.Queue = queue.Queue()
-        self.senders: list[subprocess.Popen] = []  # STILTS may wait on for other replies
+        # STILTS may wait on for other replies; its script runs java as a child, so each
+        # sender gets a process group of its own, ended whole.
+        self.senders: list[subprocess.Popen] = []
         self.client = SAMPIntegratedClient(name="round-trip watcher", addr="127.0.0.1")
         self.client.connect()
         for mtype in ("table.load.votable", "vocluster.job.progress"):
@@ -59,7 +61,8 @@ class _Watcher:
         start = time.perf_counter()
         self.senders.append(subprocess.Popen(["stilts", "tpipe", f"in={table}", "omode=samp"],
                                              stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL))
+                                             stderr=subprocess.DEVNULL,
+                                             start_new_session=True))
         first_progress = None
         while True:
             stamp, mtype, params = self.events.get(timeout=300)
@@ -108,7 +111,8 @@ def main() -> None:
         watcher.client.disconnect()
     finally:
         for sender in watcher.senders if watcher else []:
-            sender.terminate()
+            if sender.poll() is None:
+                os.killpg(sender.pid, signal.SIGTERM)
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=60)
         hub.stop()
