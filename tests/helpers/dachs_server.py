@@ -82,6 +82,8 @@ _OBSCORE_UNSET = (  # obscore columns the test rows leave null
     "facility_name", "s_xel1", "s_xel2", "t_xel", "em_xel", "pol_xel", "s_pixel_scale",
     "em_ucd", "preview", "source_table")
 
+POSTGRES = ["pg_ctlcluster", "15", "main"]  # Debian 12's cluster
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -173,10 +175,13 @@ class DachsServer:
     images: Table
     settings: Path
     env: dict[str, str]
+    started_postgres: bool  # PostgreSQL was started for the tests, so they stop it too
 
     def stop(self) -> None:
         subprocess.run(["dachs", "serve", "stop"], env=self.env, capture_output=True,
                        timeout=60, check=False)
+        if self.started_postgres:
+            subprocess.run([*POSTGRES, "stop"], capture_output=True, timeout=60, check=False)
 
 
 def _run(cmd: list[str], env: dict[str, str], timeout: float = 300) -> None:
@@ -197,7 +202,9 @@ def _publish(resdir: str, rd: str, data: Table, env: dict[str, str]) -> None:
 
 def start_dachs(work: Path, image_base_url: str, image_files: list[str]) -> DachsServer:
     """Load the tables, then serve on a free loopback port; raises if DaCHS cannot start."""
-    subprocess.run(["pg_ctlcluster", "15", "main", "start"], capture_output=True, check=False)
+    started_postgres = subprocess.run([*POSTGRES, "status"], capture_output=True,
+                                      check=False).returncode != 0
+    subprocess.run([*POSTGRES, "start"], capture_output=True, check=False)
     port = free_port()
     settings = work / "gavo.rc"
     settings.write_text(f"[web]\nbindAddress: 127.0.0.1\nserverPort: {port}\n"
@@ -259,7 +266,8 @@ def start_dachs(work: Path, image_base_url: str, image_files: list[str]) -> Dach
     while time.monotonic() < deadline:
         try:
             if requests.get(f"{url}/availability", timeout=5).ok:
-                return DachsServer(url, gaia, catalogue, images, settings, env)
+                return DachsServer(url, gaia, catalogue, images, settings, env,
+                                   started_postgres)
         except requests.RequestException:
             time.sleep(0.5)
     raise RuntimeError(f"DaCHS did not answer on {url} within 90 s")
