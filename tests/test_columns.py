@@ -139,3 +139,16 @@ def test_impossible_magnitudes_and_colours_are_taken_as_unknown_and_said():
     assert "2 row(s) with phot_g_mean_mag outside -2..25 mag taken as unknown" in sample.notes
     assert np.all(np.isfinite(sample.values["parallax_error"]))  # estimated from G or not
     assert t["phot_g_mean_mag"][1] == 1e6  # the user's table is left as it was
+
+
+@pytest.mark.parametrize("bp, rp", [("phot_bp_mean_mag", "phot_rp_mean_mag"),
+                                    ("BPmag", "RPmag")])
+def test_a_table_with_bp_and_rp_magnitudes_but_no_colour_gets_bp_minus_rp(bp, rp):
+    astrometry = {"pmra": [1.0, 2.0, 3.0], "pmdec": [1.0, 2.0, 3.0], "parallax": [1.0] * 3,
+                  "phot_g_mean_mag": [15.0, 16.0, 17.0]}
+    sample = load_sample(Table({**astrometry, bp: [15.5, 16.9, np.nan], rp: [14.7, 15.6, 16.0]}))
+    np.testing.assert_allclose(sample.values["bp_rp"], [0.8, 1.3, np.nan])
+    assert f"BP-RP taken as {bp} - {rp}" in sample.notes
+    own = load_sample(Table({**astrometry, "bp_rp": [0.1, 0.2, 0.3], bp: [1.0] * 3, rp: [0.0] * 3}))
+    np.testing.assert_allclose(own.values["bp_rp"], [0.1, 0.2, 0.3])  # its own column first
+    assert not any("BP-RP taken" in note for note in own.notes)

@@ -49,6 +49,10 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("y_pix", ("y", "y_image", "ycentroid", "y_pix", "ypix", "ycenter"),
              ("pos.cartesian.y;instr.det", "pos.cartesian.y"), None),
     Quantity("bp_rp", ("bp_rp", "bp-rp", "bprp"), ("phot.color;em.opt.b;em.opt.r",), u.mag),
+    Quantity("phot_bp_mean_mag", ("phot_bp_mean_mag", "bpmag", "bp_mag"), ("phot.mag;em.opt.b",),
+             u.mag),
+    Quantity("phot_rp_mean_mag", ("phot_rp_mean_mag", "rpmag", "rp_mag"), ("phot.mag;em.opt.r",),
+             u.mag),
 )
 QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 
@@ -171,3 +175,15 @@ def parse_column_mapping(mapping: str) -> dict[str, str]:
                              f"{', '.join(QUANTITY_BY_KEY)}")
         out[key] = column
     return out
+
+
+def colour_values(table: Table, columns: ColumnMap) -> np.ndarray | None:
+    """BP-RP from its own column, else BP minus RP magnitudes (tables that carry only those:
+    VizieR's BPmag and RPmag, or an archive query that left bp_rp out); None without either.
+    """
+    if columns.has("bp_rp"):
+        return column_values(table, columns, "bp_rp")
+    if columns.has("phot_bp_mean_mag") and columns.has("phot_rp_mean_mag"):
+        return (column_values(table, columns, "phot_bp_mean_mag")
+                - column_values(table, columns, "phot_rp_mean_mag"))
+    return None

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.table import Table
 
-from vocluster.core.columns import ColumnMap, column_values, detect_columns, require_columns
+from vocluster.core.columns import (
+    ColumnMap,
+    colour_values,
+    column_values,
+    detect_columns,
+    require_columns,
+)
 
 ASTROMETRY = ("pmra", "pmdec", "parallax")
 # Typical errors of each release relative to the DR3 parallax model below, as
@@ -147,6 +153,11 @@ def load_sample(table: Table, require_positions: bool = False, release: str | No
     values = {key: column_values(table, columns, key)
               for key in columns.columns if key != "source_id"}
     notes: list[str] = []
+    colour = colour_values(table, columns)
+    if colour is not None and "bp_rp" not in values:
+        values["bp_rp"] = colour
+        notes.append(f"BP-RP taken as {columns['phot_bp_mean_mag']} - "
+                     f"{columns['phot_rp_mean_mag']}")
     _drop_impossible_photometry(values, notes)
     release = release or detect_release(table)
     estimated = _fill_errors(values, notes, release)

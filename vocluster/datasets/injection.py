@@ -151,8 +151,10 @@ def simulate(spec: ClusterSpec, sample: GaiaSample, seed: int) -> Table:
                         ("parallax", "parallax"), ("phot_g_mean_mag", "gaia_dr3_g"),
                         *((k, k) for k in ERROR_KEYS)):
         out[key] = observed[column].to_numpy(dtype=float)
-    bp_rp = (observed["gaia_dr3_bp"] - observed["gaia_dr3_rp"]).to_numpy(dtype=float)
-    out["bp_rp"] = np.where(np.isfinite(bp_rp), bp_rp, np.nan)  # a flux drawn below zero
+    for key, band in (("phot_bp_mean_mag", "gaia_dr3_bp"), ("phot_rp_mean_mag", "gaia_dr3_rp")):
+        magnitude = observed[band].to_numpy(dtype=float)
+        out[key] = np.where(np.isfinite(magnitude), magnitude, np.nan)  # a flux drawn below 0
+    out["bp_rp"] = out["phot_bp_mean_mag"] - out["phot_rp_mean_mag"]
     return out
 
 

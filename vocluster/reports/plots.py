@@ -15,7 +15,7 @@ import numpy as np
 from astropy.table import Table
 
 from vocluster.atomic import atomic_output
-from vocluster.core.columns import column_values, detect_columns
+from vocluster.core.columns import colour_values, column_values, detect_columns
 from vocluster.core.profile import radial_profile
 from vocluster.reports import figure_format
 
@@ -82,7 +82,8 @@ def plot_membership(table: Table, path: str | Path, title: str = "",
             label=r"members ($p \geq 0.5$)")
     ax.set(xlabel=r"$\varpi$ (mas)", ylabel="stars per bin", title="parallax")
     ax.legend(frameon=False)
-    colour, magnitude = _values(table, "bp_rp"), _values(table, "phot_g_mean_mag")
+    colour = colour_values(table, detect_columns(table))
+    magnitude = _values(table, "phot_g_mean_mag")
     _panel(axes[1, 0], colour, magnitude, prob,
            (r"$G_\mathrm{BP} - G_\mathrm{RP}$ (mag)", r"$G$ (mag)"),
            "colour-magnitude diagram", flip="y")
