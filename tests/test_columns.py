@@ -152,3 +152,13 @@ def test_a_table_with_bp_and_rp_magnitudes_but_no_colour_gets_bp_minus_rp(bp, rp
     own = load_sample(Table({**astrometry, "bp_rp": [0.1, 0.2, 0.3], bp: [1.0] * 3, rp: [0.0] * 3}))
     np.testing.assert_allclose(own.values["bp_rp"], [0.1, 0.2, 0.3])  # its own column first
     assert not any("BP-RP taken" in note for note in own.notes)
+
+
+def test_positions_under_vizier_degree_names_are_found_and_a_table_without_any_is_told():
+    astrometry = {"pmra": [1.0, 2.0], "pmdec": [1.0, 2.0], "parallax": [1.0, 1.0]}
+    found = load_sample(Table({**astrometry, "RAdeg": [10.0, 10.1], "DEdeg": [5.0, 5.1]}))
+    assert found.has_positions and not any("no sky positions" in n for n in found.notes)
+    blind = load_sample(Table({**astrometry, "alpha": [10.0, 10.1], "delta": [5.0, 5.1]}))
+    assert not blind.has_positions
+    assert any(n.startswith("no sky positions found") and "motion and parallax alone" in n
+               for n in blind.notes)

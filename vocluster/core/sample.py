@@ -153,6 +153,10 @@ def load_sample(table: Table, require_positions: bool = False, release: str | No
     values = {key: column_values(table, columns, key)
               for key in columns.columns if key != "source_id"}
     notes: list[str] = []
+    if not require_positions and not (columns.has("ra") and columns.has("dec")):
+        notes.append("no sky positions found (looked for ra/dec, RA_ICRS/DE_ICRS, RAJ2000/"
+                     "DEJ2000, RAdeg/DEdeg or UCD pos.eq.ra/dec; --columns maps others): the "
+                     "cluster is found in motion and parallax alone, without centre or r50")
     colour = colour_values(table, columns)
     if colour is not None and "bp_rp" not in values:
         values["bp_rp"] = colour
