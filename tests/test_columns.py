@@ -162,3 +162,9 @@ def test_positions_under_vizier_degree_names_are_found_and_a_table_without_any_i
     assert not blind.has_positions
     assert any(n.startswith("no sky positions found") and "motion and parallax alone" in n
                for n in blind.notes)
+
+
+def test_errors_under_short_names_are_the_tables_own_not_estimated():
+    found = detect_columns(_table(["pmra", "pmdec", "plx", "pmra_err", "pmdec_err", "plx_err"]))
+    assert (found["pmra_error"], found["pmdec_error"], found["parallax_error"]) == (
+        "pmra_err", "pmdec_err", "plx_err")
