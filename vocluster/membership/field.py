@@ -251,7 +251,8 @@ class FieldModel:
         another local optimum, so the result hardly depends on the seed.
         """
         points = x if magnitudes is None else np.column_stack([x, magnitudes])
-        idx = np.flatnonzero(field & np.isfinite(points).all(axis=1))
+        finite = np.isfinite(points).all(axis=1)
+        idx = np.flatnonzero(field & finite)
         if len(idx) < 10 * points.shape[1]:
             raise ValueError(f"only {len(idx)} stars are left outside the cluster to model the "
                              "field: the table is mostly one group, or the cluster the seed "
@@ -272,8 +273,7 @@ class FieldModel:
             if self.magnitudes is None:
                 self.magnitudes = MagnitudeHistogram(magnitudes, FIELD_G_SMOOTHING, floor=1e-3,
                                                      renormalise_at_edges=True)
-            with_g = np.isfinite(points).all(axis=1)
-            self.g_density = self.magnitudes.binned_density((field & with_g).astype(float))
+            self.g_density = self.magnitudes.binned_density((field & finite).astype(float))
             if colours is not None:
                 if self.colours is None:
                     self.colours = FieldColours(magnitudes, colours, self._parallax(x))

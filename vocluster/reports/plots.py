@@ -15,13 +15,12 @@ import numpy as np
 from astropy.table import Table
 
 from vocluster.atomic import atomic_output
-from vocluster.core.columns import colour_values, column_values, detect_columns
+from vocluster.core.columns import ColumnMap, colour_values, column_values, detect_columns
 from vocluster.core.profile import radial_profile
 from vocluster.reports import figure_format
 
 
-def _values(table: Table, key: str) -> np.ndarray | None:
-    columns = detect_columns(table)
+def _values(table: Table, columns: ColumnMap, key: str) -> np.ndarray | None:
     return column_values(table, columns, key) if columns.has(key) else None
 
 
@@ -64,7 +63,8 @@ def plot_membership(table: Table, path: str | Path, title: str = "",
     prob = np.nan_to_num(np.ma.filled(np.ma.asarray(table["member_prob"], dtype=float),
                                       np.nan))
     member = prob >= 0.5
-    pmra, pmdec, plx = (_values(table, k) for k in ("pmra", "pmdec", "parallax"))
+    columns = detect_columns(table)
+    pmra, pmdec, plx = (_values(table, columns, k) for k in ("pmra", "pmdec", "parallax"))
     fig, axes = plt.subplots(2, 3, figsize=(14.5, 8.6), constrained_layout=True)
     limits = None
     if member.any():
@@ -82,15 +82,16 @@ def plot_membership(table: Table, path: str | Path, title: str = "",
             label=r"members ($p \geq 0.5$)")
     ax.set(xlabel=r"$\varpi$ (mas)", ylabel="stars per bin", title="parallax")
     ax.legend(frameon=False)
-    colour = colour_values(table, detect_columns(table))
-    magnitude = _values(table, "phot_g_mean_mag")
+    colour = colour_values(table, columns)
+    magnitude = _values(table, columns, "phot_g_mean_mag")
     _panel(axes[1, 0], colour, magnitude, prob,
            (r"$G_\mathrm{BP} - G_\mathrm{RP}$ (mag)", r"$G$ (mag)"),
            "colour-magnitude diagram", flip="y")
     isochrone = _isochrone_overlay(axes[1, 0], table, colour, magnitude, prob)
-    _panel(axes[1, 1], _values(table, "ra"), _values(table, "dec"), prob,
+    ra, dec = _values(table, columns, "ra"), _values(table, columns, "dec")
+    _panel(axes[1, 1], ra, dec, prob,
            (r"$\alpha$ (deg)", r"$\delta$ (deg)"), "sky", flip="x")
-    _radial_panel(axes[0, 2], table, prob)
+    _radial_panel(axes[0, 2], ra, dec, prob)
     _notes_panel(axes[1, 2], table, isochrone)
     if art is not None:
         fig.colorbar(art, ax=axes, label="membership probability", shrink=0.7, pad=0.02)
@@ -104,8 +105,8 @@ def plot_membership(table: Table, path: str | Path, title: str = "",
     return Path(path)
 
 
-def _radial_panel(ax, table: Table, prob: np.ndarray) -> None:
-    ra, dec = _values(table, "ra"), _values(table, "dec")
+def _radial_panel(ax, ra: np.ndarray | None, dec: np.ndarray | None, prob: np.ndarray
+                  ) -> None:
     profile = None if ra is None or dec is None else radial_profile(ra, dec, prob)
     ax.set(xlabel="radius (deg)", ylabel=r"members deg$^{-2}$", title="radial profile")
     if profile is None:
