@@ -39,6 +39,7 @@ from injection import (
     options_for,
     real_cluster,
 )
+from real_fields import score
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from vocluster.core.sample import GaiaSample, load_sample
@@ -101,13 +102,6 @@ def told_probabilities(field: Table, sample: GaiaSample, spec: ClusterSpec, seed
     return 1.0 / (1.0 + np.exp(-log_odds)), truth
 
 
-def f1_at(member: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """(F1, precision, recall)."""
-    hits = int((member & truth).sum())
-    return (2 * hits / max(int(member.sum() + truth.sum()), 1), hits / max(int(member.sum()), 1),
-            hits / max(int(truth.sum()), 1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared"))
@@ -132,8 +126,8 @@ def main() -> None:
                     continue
                 ours = run_injection(field, sample, spec, options_for("default", "values"), seed)
                 p, truth = told_probabilities(field, sample, spec, seed, args.draws)
-                told = f1_at(p >= 0.5, truth)
-                best = max(f1_at(p >= t, truth)[0] for t in np.linspace(0.05, 0.95, 91))
+                told = score(p >= 0.5, truth)
+                best = max(score(p >= t, truth)[0] for t in np.linspace(0.05, 0.95, 91))
                 cells += 1
                 for key, value in zip(below, (ours.f1, told[0], best), strict=True):
                     below[key] += value < 0.95
