@@ -8,7 +8,7 @@ from vocluster.core.features import FEATURE_SETS
 from vocluster.errors import InputError
 from vocluster.membership import METHODS, make_estimator
 from vocluster.membership.field import FieldModel
-from vocluster.membership.mixture import ClusterFieldMixture
+from vocluster.membership.mixture import ClusterFieldMixture, log_gaussian_with_errors
 from vocluster.membership.pipeline import MembershipOptions, find_members, resolve_target
 from vocluster.membership.soft import student_t_assignment
 
@@ -110,6 +110,21 @@ def test_mixture_recovers_intrinsic_dispersion_under_heteroscedastic_errors():
     # The parameters come from the precise stars only (about 300 cluster stars here,
     # standard error of the mean ~0.04): within 3 standard errors.
     assert fit.mean == pytest.approx([5, 5, 3], abs=0.12)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_per_row_gaussian_densities_are_those_of_each_rows_own_covariance(d):
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(d)
+    a = rng.normal(size=(d, d))
+    cov = a @ a.T * 0.05 + 1e-3 * np.eye(d)
+    x, mean = rng.normal(size=(40, d)), rng.normal(size=d)
+    variances = rng.uniform(0.0, 2.0, size=(40, d)) ** 2
+    expected = [multivariate_normal(mean, cov + np.diag(v)).logpdf(row)
+                for row, v in zip(x, variances, strict=True)]
+    assert log_gaussian_with_errors(x, mean, cov, variances) == pytest.approx(expected,
+                                                                              rel=1e-12)
 
 
 def test_student_t_assignment_rows_are_distributions():

