@@ -52,11 +52,13 @@ Table({"source_id": t["source_id"], "probs": field.probs}).write(out, format="vo
 """
 
 
-def run_cli(args: list[str], command: list[str] | None = None) -> tuple[float, float]:
-    """Seconds and peak RSS so far (MB) of a whole process: vocluster's CLI by default."""
+VOCLUSTER = [sys.executable, "-m", "vocluster.cli.main"]
+
+
+def run_process(command: list[str]) -> tuple[float, float]:
+    """Seconds and peak RSS so far (MB) of a whole process."""
     start = time.perf_counter()
-    done = subprocess.run(command or [sys.executable, "-m", "vocluster.cli.main", *args],
-                          capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{done.args[:3]} failed: {done.stderr.strip()[-2000:]}")
     elapsed = time.perf_counter() - start
@@ -86,8 +88,8 @@ def main() -> None:
         for label, path in inputs.items():
             times, peak = [], 0.0
             for _ in range(args.repeat):
-                elapsed, peak = run_cli(["members", str(path), "-o", f"{tmp}/out.vot",
-                                         "--overwrite"])
+                elapsed, peak = run_process([*VOCLUSTER, "members", str(path), "-o",
+                                             f"{tmp}/out.vot", "--overwrite"])
                 times.append(elapsed)
             print(f"{label:22} median {statistics.median(times):6.2f} s  "
                   f"(min {min(times):.2f}, max {max(times):.2f})  peak RSS so far {peak:.0f} MB")
@@ -106,16 +108,15 @@ def race_fastmp(cone: Path, repeat: int, python: str | None, tmp: Path) -> None:
     script = tmp / "fastmp_call.py"
     script.write_text(FASTMP_CALL)
     commands = {
-        "vocluster members --target": None,
+        "vocluster members --target": [*VOCLUSTER, "members", str(cone), "--target", "Pleiades",
+                                       "-o", str(tmp / "guided.vot"), "--overwrite"],
         "fastMP script, same values": [python, str(script), str(cone), str(tmp / "fastmp.vot"),
                                        *(str(v) for v in (target.ra, target.dec, target.pmra,
                                                           target.pmdec, target.parallax))]}
     times: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(repeat):
         for label, command in commands.items():
-            times[label].append(run_cli(["members", str(cone), "--target", "Pleiades",
-                                         "-o", f"{tmp}/guided.vot", "--overwrite"],
-                                        command)[0])
+            times[label].append(run_process(command)[0])
     ours, theirs = (statistics.median(v) for v in times.values())
     for label, values in times.items():
         print(f"{label:28} median {statistics.median(values):6.2f} s  "
