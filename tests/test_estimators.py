@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from astropy.table import Table
 from helpers import f1_score
 
 from vocluster.core.features import FEATURE_SETS
@@ -125,6 +126,21 @@ def test_per_row_gaussian_densities_are_those_of_each_rows_own_covariance(d):
                 for row, v in zip(x, variances, strict=True)]
     assert log_gaussian_with_errors(x, mean, cov, variances) == pytest.approx(expected,
                                                                               rel=1e-12)
+
+
+def test_a_blind_refusal_says_what_was_left_out_and_how_to_fit_the_cluster_anyway():
+    """120 stars spread evenly in motion and parallax: HDBSCAN's groups there are field
+    modes, and the refusal says so, not "no group was found", and names the remedy."""
+    rng = np.random.default_rng(2)
+    n = 120
+    table = Table({"ra": rng.uniform(10, 11, n), "dec": rng.uniform(20, 21, n),
+                   "pmra": rng.uniform(-20, 20, n), "pmdec": rng.uniform(-20, 20, n),
+                   "parallax": rng.uniform(0.1, 3, n), "pmra_error": np.full(n, 0.1),
+                   "pmdec_error": np.full(n, 0.1), "parallax_error": np.full(n, 0.05)})
+    with pytest.raises(InputError, match=r"no significant cluster in this table: HDBSCAN found "
+                                         r"\d+ group\(s\), too spread in proper motion to be "
+                                         r"bound.*catalogue values \(a target name"):
+        find_members(table, MembershipOptions())
 
 
 def test_student_t_assignment_rows_are_distributions():

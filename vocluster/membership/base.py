@@ -163,11 +163,13 @@ class MembershipEstimator(ClusterMixin, BaseEstimator, metaclass=ABCMeta):
                 return self._catalogue_seed_stars(x, errors, positions)
         else:
             if not significant:
-                best = (f"the strongest group ({self.candidates_[0].size} stars) is "
-                        f"{self.candidates_[0].significance:.1f} sigma"
-                        if self.candidates_ else "no group was found at all")
-                raise ValueError(f"no significant cluster in this table: {best}, "
-                                 f"{self.min_significance:g} needed")
+                why = (f"the strongest group ({self.candidates_[0].size} stars) is "
+                       f"{self.candidates_[0].significance:.1f} sigma, "
+                       f"{self.min_significance:g} needed" if self.candidates_
+                       else self.detection_.refusal())
+                raise ValueError(f"no significant cluster in this table: {why}; given the "
+                                 "cluster's catalogue values (a target name, or its proper "
+                                 "motion and parallax) it is fitted where they put it")
             if not 1 <= self.candidate <= len(significant):
                 raise ValueError(f"candidate {self.candidate} asked for, but only "
                                  f"{len(significant)} significant candidate(s) were found")

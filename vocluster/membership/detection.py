@@ -277,22 +277,31 @@ class DetectionSpace:
         """Candidates, most significant first; members index the rows of x.
 
         With `astrometry_columns` (pmra, pmdec, parallax in x), groups too spread in proper
-        motion to be bound clusters (the field's own modes) are left out.
+        motion to be bound clusters (the field's own modes) are left out. What was left
+        out, and why, is counted in `left_out_` (`refusal` words it).
         """
+        self.left_out_ = {"unbound": 0, "not on the sky": 0}
         if not self.usable:
             return []
         eom, leaf = _label_sets(self.z, sizes)
-        groups = [members for members in _groups(eom)
-                  if self._bound(members, astrometry_columns)]
+        groups = []
+        for members in _groups(eom):
+            if self._bound(members, astrometry_columns):
+                groups.append(members)
+            else:
+                self.left_out_["unbound"] += 1
         if self.positions is not None:
             # Pieces of a bound group are that group; pieces of an unbound one (the field's
             # kinematic core) may be the clusters inside it. Larger sizes first, so that a
             # cluster's own leaves at smaller sizes count as pieces of it.
             for labels in reversed(leaf):
-                groups += [members for members in _labelled(labels)
-                           if not _piece_of(members, groups)
-                           and self._bound(members, astrometry_columns)
-                           and sky_excess(self.z, members) >= MIN_SKY_EXCESS]
+                pieces = [members for members in _labelled(labels)
+                          if not _piece_of(members, groups)
+                          and self._bound(members, astrometry_columns)]
+                concentrated = [members for members in pieces
+                                if sky_excess(self.z, members) >= MIN_SKY_EXCESS]
+                self.left_out_["not on the sky"] += len(pieces) - len(concentrated)
+                groups += concentrated
         found = [Candidate(members=self.rows[members],
                            mean=np.median(self.x[self.rows[members]], axis=0),
                            std=self.x[self.rows[members]].std(axis=0),
@@ -301,6 +310,18 @@ class DetectionSpace:
                            else np.median(self.positions[self.rows[members]], axis=0))
                  for members in groups]
         return sorted(found, key=lambda c: -c.significance)
+
+    def refusal(self) -> str:
+        """Why `candidates` found nothing, in words (after it ran)."""
+        unbound, diffuse = self.left_out_["unbound"], self.left_out_["not on the sky"]
+        if not unbound and not diffuse:
+            return "no group was found at all"
+        parts = [f"{unbound} group(s), too spread in proper motion to be bound at their "
+                 "parallax"] if unbound else []
+        if diffuse:
+            parts.append(f"{diffuse} smaller bound group(s), none denser on the sky than the "
+                         "stars that move alike (as when a cluster fills the table's footprint)")
+        return "HDBSCAN found " + " and ".join(parts)
 
     def _bound(self, members: np.ndarray, astrometry_columns) -> bool:
         chosen = self.rows[members]
