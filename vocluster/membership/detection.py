@@ -29,6 +29,7 @@ own fragments reach (`MIN_SKY_EXCESS`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,16 +168,20 @@ def _labelled(labels: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(labels == label) for label in range(labels.max() + 1)]
 
 
+def _distinct(groups: Iterable[np.ndarray]) -> list[np.ndarray]:
+    """The groups, repeats (70% of either shared) removed."""
+    found: list[np.ndarray] = []
+    for members in groups:
+        if any(len(np.intersect1d(members, old)) > 0.7 * max(len(members), len(old))
+               for old in found):
+            continue
+        found.append(members)
+    return found
+
+
 def _groups(label_sets: list[np.ndarray]) -> list[np.ndarray]:
     """Member index arrays of the groups in every label set, repeats removed."""
-    found: list[np.ndarray] = []
-    for labels in label_sets:
-        for members in _labelled(labels):
-            if any(len(np.intersect1d(members, old)) > 0.7 * max(len(members), len(old))
-                   for old in found):
-                continue
-            found.append(members)
-    return found
+    return _distinct(members for labels in label_sets for members in _labelled(labels))
 
 
 def sky_excess(z: np.ndarray, members: np.ndarray) -> float:
@@ -283,6 +288,7 @@ class DetectionSpace:
         self.left_out_ = {"unbound": 0, "not on the sky": 0}
         if not self.usable:
             return []
+        diffuse: list[np.ndarray] = []
         eom, leaf = _label_sets(self.z, sizes)
         groups = []
         for members in _groups(eom):
@@ -294,14 +300,18 @@ class DetectionSpace:
             # Pieces of a bound group are that group; pieces of an unbound one (the field's
             # kinematic core) may be the clusters inside it. Larger sizes first, so that a
             # cluster's own leaves at smaller sizes count as pieces of it.
+            # (The leaves of one size are disjoint, so none is a piece of another.)
             for labels in reversed(leaf):
-                pieces = [members for members in _labelled(labels)
-                          if not _piece_of(members, groups)
-                          and self._bound(members, astrometry_columns)]
-                concentrated = [members for members in pieces
-                                if sky_excess(self.z, members) >= MIN_SKY_EXCESS]
-                self.left_out_["not on the sky"] += len(pieces) - len(concentrated)
-                groups += concentrated
+                for members in _labelled(labels):
+                    if _piece_of(members, groups) or not self._bound(members,
+                                                                     astrometry_columns):
+                        continue
+                    if sky_excess(self.z, members) >= MIN_SKY_EXCESS:
+                        groups.append(members)
+                    else:
+                        diffuse.append(members)
+            # the same piece is often a leaf at several sizes: counted once
+            self.left_out_["not on the sky"] = len(_distinct(diffuse))
         found = [Candidate(members=self.rows[members],
                            mean=np.median(self.x[self.rows[members]], axis=0),
                            std=self.x[self.rows[members]].std(axis=0),
