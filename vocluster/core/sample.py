@@ -157,8 +157,8 @@ def load_sample(table: Table, require_positions: bool = False, release: str | No
         notes.append("no sky positions found (looked for ra/dec, RA_ICRS/DE_ICRS, RAJ2000/"
                      "DEJ2000, RAdeg/DEdeg or UCD pos.eq.ra/dec; --columns maps others): the "
                      "cluster is found in motion and parallax alone, without centre or r50")
-    colour = colour_values(table, columns)
-    if colour is not None and "bp_rp" not in values:
+    colour = None if "bp_rp" in values else colour_values(table, columns)
+    if colour is not None:  # no colour column, but BP and RP magnitudes
         values["bp_rp"] = colour
         notes.append(f"BP-RP taken as {columns['phot_bp_mean_mag']} - "
                      f"{columns['phot_rp_mean_mag']}")
